@@ -1,0 +1,164 @@
+"""Rows in and submissions out: CSV, JSONL and Parquet through pandas/pyarrow, validated with errors
+that name the file, the row, the column and the fix.
+
+Columns follow the Kaggle competition: ``id, original_text, rewritten_text`` and, in labelled data,
+``rewrite_prompt``. Row numbers in messages are 1-based data rows (the header is not a row).
+
+Example::
+
+    df = read_rows("test.csv", require=INPUT_COLUMNS)      # DataError if a column or a text is bad
+    write_submission("submission.csv", df["id"], predictions)   # atomic; refuses blank predictions
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from prompt_recovery.errors import DataError
+
+INPUT_COLUMNS = ("id", "original_text", "rewritten_text")
+LABELLED_COLUMNS = ("original_text", "rewritten_text", "rewrite_prompt")
+SUBMISSION_COLUMNS = ("id", "rewrite_prompt")
+TEXT_COLUMNS = ("original_text", "rewritten_text", "rewrite_prompt")
+DEFAULT_MAX_CHARS = 50_000
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read ``.csv``, ``.jsonl``/``.ndjson``, ``.json`` (records) or ``.parquet`` as all-string columns.
+
+    Strings like ``NA`` or ``null`` stay text (no NaN guessing); real gaps become ``None``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        df = pd.read_parquet(path)
+    else:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise DataError(
+                f"{path}, line {line}: bytes that are not UTF-8 at byte offset {exc.start} "
+                f"({raw[exc.start : exc.start + 4]!r}). Fix: re-save the file as UTF-8 "
+                "(e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`)."
+            ) from None
+        try:
+            if suffix == ".csv":
+                df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+            elif suffix in (".jsonl", ".ndjson"):
+                df = pd.read_json(io.StringIO(text), lines=True, dtype=False)
+            elif suffix == ".json":
+                df = pd.read_json(io.StringIO(text), orient="records", dtype=False)
+            else:
+                raise DataError(f"{path}: unknown file type {suffix!r}; use .csv, .jsonl, .json or .parquet")
+        except (ValueError, pd.errors.ParserError) as exc:
+            if isinstance(exc, DataError):
+                raise
+            raise DataError(f"{path}: could not parse as {suffix[1:].upper()}: {exc}") from None
+    return df.astype(object).where(df.notna(), None)
+
+
+def validate_rows(
+    df: pd.DataFrame,
+    source: str | Path,
+    require: Sequence[str],
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> pd.DataFrame:
+    """Check columns, ids and texts; return ``df`` with an ``id`` column (row numbers if absent) as str.
+
+    Raises ``DataError`` for: a missing column (lists the columns found), an empty or missing text, a
+    duplicate id, a text longer than ``max_chars``.
+    """
+    missing = [c for c in require if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"{source}: missing column(s) {missing}; found {list(df.columns)}. "
+            f"Fix: the file needs columns {list(require)} (header row, exact names)."
+        )
+    df = df.copy()
+    if "id" not in df.columns:
+        df.insert(0, "id", [str(i) for i in range(len(df))])
+    for row, value in enumerate(df["id"], start=1):
+        if value is None or str(value).strip() == "":
+            raise DataError(f"{source}, row {row}, column 'id': empty id. Fix: give every row a unique id.")
+    df["id"] = df["id"].map(lambda v: str(v).strip())
+    dupes = df["id"][df["id"].duplicated(keep=False)]
+    if len(dupes):
+        first = dupes.iloc[0]
+        rows = [i + 1 for i in dupes.index[dupes == first][:3]]
+        raise DataError(
+            f"{source}, rows {rows}, column 'id': duplicate id {first!r} ({dupes.nunique()} ids repeat). "
+            "Fix: ids must be unique."
+        )
+    for column in [c for c in TEXT_COLUMNS if c in df.columns and c in require]:
+        for row, value in enumerate(df[column], start=1):
+            _check_text(value, source, row, df["id"].iloc[row - 1], column, max_chars)
+    return df
+
+
+def _check_text(value: object, source: str | Path, row: int, row_id: str, column: str, max_chars: int) -> None:
+    where = f"{source}, row {row} (id {row_id!r}), column {column!r}"
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        raise DataError(f"{where}: missing value. Fix: fill it in or drop the row.")
+    if not isinstance(value, str):
+        raise DataError(f"{where}: expected text, got {type(value).__name__} {value!r}.")
+    if not value.strip():
+        raise DataError(f"{where}: empty text. Fix: fill it in or drop the row.")
+    if len(value) > max_chars:
+        raise DataError(
+            f"{where}: text of {len(value):,} characters is over the limit of {max_chars:,}. "
+            "Fix: shorten it, or raise the limit (--max-chars)."
+        )
+
+
+def read_rows(
+    path: str | Path, require: Sequence[str] = INPUT_COLUMNS, max_chars: int = DEFAULT_MAX_CHARS
+) -> pd.DataFrame:
+    """``read_table`` + ``validate_rows``: the one way rows enter the toolkit."""
+    return validate_rows(read_table(path), path, require, max_chars)
+
+
+def write_table_atomic(df: pd.DataFrame, path: str | Path) -> None:
+    """Write CSV (or .jsonl/.parquet by suffix) to a temp file beside ``path``, then rename over it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            df.to_parquet(tmp, index=False)
+        elif suffix in (".jsonl", ".ndjson"):
+            df.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        else:
+            df.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_submission(path: str | Path, ids: Iterable[object], prompts: Iterable[object]) -> None:
+    """Write ``id, rewrite_prompt`` atomically. A blank prediction is an error in the competition, so
+    it is refused here, naming the rows."""
+    df = pd.DataFrame({"id": [str(i) for i in ids], "rewrite_prompt": list(prompts)})
+    blank = [
+        (n + 1, i)
+        for n, (i, p) in enumerate(zip(df["id"], df["rewrite_prompt"], strict=True))
+        if not isinstance(p, str) or not p.strip()
+    ]
+    if blank:
+        raise DataError(
+            f"{path}: refusing to write {len(blank)} blank prediction(s), e.g. rows/ids {blank[:5]}. "
+            "Fix: give every row a prediction (a constant mean prompt is a safe fallback)."
+        )
+    write_table_atomic(df, path)

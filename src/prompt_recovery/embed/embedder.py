@@ -1,0 +1,251 @@
+"""The one Embedder: a sentence-transformers folder run by our own code, used by scorer, models and search.
+
+Pipeline (identical for every caller):
+    text -> tokenizer (``hf`` or ``tf`` mode) -> transformer encoder -> mask-aware pooling
+         -> optional Dense (sentence-t5: 768x768, no bias, identity) -> optional L2 normalisation
+
+It reads the standard folder layout (``modules.json``; ``sentence_bert_config.json``; ``1_Pooling``;
+``2_Dense``; ``Normalize``) and runs in float32. Besides ``encode`` it exposes differentiable forwards
+from token ids or from input embeddings, for the gradient-guided token search.
+
+Example::
+
+    emb = load_embedder("minilm")
+    vecs = emb.encode(["Make it formal", "Rewrite as a sea shanty"])   # float32, shape (2, 384), unit rows
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from prompt_recovery.embed.cache import EmbeddingCache
+from prompt_recovery.embed.modules import load_dense, pool, read_pooling_mode
+from prompt_recovery.embed.tokenize import HFTokenizer, SentencePieceTF, TextTokenizer
+from prompt_recovery.errors import EmbedderError
+
+
+class Embedder:
+    """Sentence encoder with one fixed tokenization, pooling, dense layer and normalisation.
+
+    Attributes:
+        tokenizer: the ``TextTokenizer`` every caller must use for this encoder.
+        identity: a string that changes whenever the output could change (cache key, saved artefacts).
+        dim: size of the sentence embedding.
+    """
+
+    def __init__(
+        self,
+        transformer: nn.Module,
+        tokenizer: TextTokenizer,
+        pooling_mode: str,
+        dense: nn.Module | None,
+        normalize: bool,
+        identity: str,
+        cache: EmbeddingCache | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        self.transformer = transformer.float().eval()
+        self.tokenizer = tokenizer
+        self.pooling_mode = pooling_mode
+        self.dense = dense.float().eval() if dense is not None else None
+        self.normalize = normalize
+        self.identity = identity
+        self.cache = cache
+        self.batch_size = batch_size
+        for p in self.parameters():
+            p.requires_grad_(False)
+
+    def parameters(self) -> list[nn.Parameter]:
+        params = list(self.transformer.parameters())
+        return params + (list(self.dense.parameters()) if self.dense is not None else [])
+
+    @property
+    def dim(self) -> int:
+        return int(self.encode(["a"], use_cache=False).shape[1])
+
+    @property
+    def input_embeddings(self) -> torch.Tensor:
+        """The transformer's token embedding matrix, shape (model_vocab, hidden). Rows past the
+        tokenizer's vocabulary (T5 pads to 32128) are never produced by the tokenizer."""
+        return self.transformer.get_input_embeddings().weight  # type: ignore[operator]
+
+    # -- differentiable forwards -------------------------------------------------------------------
+    def _head(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        out = pool(hidden, mask, self.pooling_mode)
+        if self.dense is not None:
+            out = self.dense(out)
+        if self.normalize:
+            out = nn.functional.normalize(out, p=2, dim=1)
+        return out
+
+    def forward_ids(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Ids [B, L] (special tokens included) and mask [B, L] -> sentence embeddings [B, D]."""
+        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self._head(hidden, attention_mask)
+
+    def forward_embeds(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Input embeddings [B, L, H] and mask [B, L] -> sentence embeddings [B, D]; gradients flow
+        to ``inputs_embeds`` (a one-hot [B, L, V] @ ``input_embeddings`` gives token gradients)."""
+        hidden = self.transformer(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+        return self._head(hidden, attention_mask)
+
+    # -- batch encoding ----------------------------------------------------------------------------
+    def pad(self, batch: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-pad id lists -> (input_ids [B, L], attention_mask [B, L]) as int64 tensors."""
+        width = max(len(ids) for ids in batch)
+        ids = torch.full((len(batch), width), self.tokenizer.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, seq in enumerate(batch):
+            ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            mask[row, : len(seq)] = 1
+        return ids, mask
+
+    @torch.inference_mode()
+    def encode_ids(self, batch: Sequence[Sequence[int]], batch_size: int | None = None) -> np.ndarray:
+        """Model-input id lists (as ``tokenizer.encode`` gives) -> float32 [N, D]. Sorted by length
+        before batching so padding is minimal; the original order is restored."""
+        size = batch_size or self.batch_size
+        order = np.argsort([-len(x) for x in batch], kind="stable")
+        out: list[np.ndarray] = []
+        for start in range(0, len(order), size):
+            ids, mask = self.pad([batch[i] for i in order[start : start + size]])
+            out.append(self.forward_ids(ids, mask).float().numpy())
+        result = np.empty((len(batch), out[0].shape[1]), dtype=np.float32)
+        result[order] = np.concatenate(out)
+        return result
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_size: int | None = None,
+        show_progress: bool = False,
+        use_cache: bool = True,
+    ) -> np.ndarray:
+        """Texts -> float32 array [N, D] (unit rows when the model normalises). Uses the cache if set."""
+        texts = list(texts)
+        if not texts:
+            raise EmbedderError("encode() got no texts")
+        cache = self.cache if use_cache else None
+        found = cache.get(self.identity, texts) if cache is not None else {}
+        todo = [i for i in range(len(texts)) if i not in found]
+        size = batch_size or self.batch_size
+        vectors: dict[int, np.ndarray] = dict(found)
+        if todo:
+            todo.sort(key=lambda i: -len(texts[i]))  # similar lengths share a batch
+            bar = tqdm(total=len(todo), desc="Encoding", unit="text", disable=not show_progress)
+            for start in range(0, len(todo), size):
+                chunk = todo[start : start + size]
+                ids = self.tokenizer.encode([texts[i] for i in chunk])
+                vecs = self.encode_ids(ids, batch_size=size)
+                if cache is not None:
+                    cache.put(self.identity, [texts[i] for i in chunk], vecs)
+                vectors.update(zip(chunk, vecs, strict=True))
+                bar.update(len(chunk))
+            bar.close()
+        return np.stack([vectors[i] for i in range(len(texts))]).astype(np.float32, copy=False)
+
+
+def load_st_folder(
+    folder: str | Path,
+    tokenization: str = "auto",
+    max_length: int | None = None,
+    cache: EmbeddingCache | None = None,
+) -> Embedder:
+    """Load a local sentence-transformers folder (Transformer + Pooling [+ Dense] [+ Normalize]).
+
+    ``tokenization``: ``auto`` (``tf`` for T5 encoders, the competition's; ``hf`` otherwise), ``tf`` or
+    ``hf``. ``max_length``: token cap including special tokens; default 128 in ``tf`` mode (the
+    competition's) and the folder's ``max_seq_length`` in ``hf`` mode.
+    """
+    root = Path(folder).expanduser()
+    if not (root / "modules.json").exists():
+        raise EmbedderError(
+            f"{root} is not a sentence-transformers folder (no modules.json). Give a folder such as a local "
+            "copy of sentence-transformers/sentence-t5-base, or 'minilm' for the packaged default."
+        )
+    modules = json.loads((root / "modules.json").read_text())
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    if not kinds or kinds[0] != "Transformer" or "Pooling" not in kinds:
+        raise EmbedderError(f"{root}: expected Transformer, Pooling[, Dense][, Normalize] modules, found {kinds}")
+    unknown = sorted(set(kinds) - {"Transformer", "Pooling", "Dense", "Normalize"})
+    if unknown:
+        raise EmbedderError(f"{root}: unsupported modules {unknown}; supported: Transformer, Pooling, Dense, Normalize")
+    paths = {k: root / m.get("path", "") for k, m in zip(kinds, modules, strict=True)}
+
+    tdir = paths["Transformer"]
+    model_config = json.loads((tdir / "config.json").read_text())
+    is_t5 = model_config.get("model_type") == "t5"
+    if tokenization == "auto":
+        tokenization = "tf" if is_t5 else "hf"
+    if tokenization not in ("tf", "hf"):
+        raise EmbedderError(f"tokenization must be 'auto', 'tf' or 'hf', got {tokenization!r}")
+    limit = max_length or (128 if tokenization == "tf" else _folder_max_length(tdir, model_config))
+    tokenizer = _load_tokenizer(tdir, tokenization, limit, is_t5)
+    transformer = _load_transformer(tdir, is_t5)
+    dense = load_dense(paths["Dense"]) if "Dense" in paths else None
+    normalize = "Normalize" in paths
+    identity = "|".join([_fingerprint(root), tokenization, str(limit), "norm" if normalize else "raw", "float32"])
+    return Embedder(transformer, tokenizer, read_pooling_mode(paths["Pooling"]), dense, normalize, identity, cache)
+
+
+def _folder_max_length(tdir: Path, model_config: dict) -> int:
+    """sentence-transformers' own cap: ``max_seq_length`` in sentence_bert_config.json (ST < 6), else
+    the tokenizer's ``model_max_length`` (where ST 6 saves it), else the model's position limit."""
+    for name, key in (
+        ("sentence_bert_config.json", "max_seq_length"),
+        ("tokenizer_config.json", "model_max_length"),
+    ):
+        path = tdir / name
+        value = json.loads(path.read_text()).get(key) if path.exists() else None
+        if isinstance(value, int) and 0 < value < 1_000_000:
+            return value
+    return int(model_config.get("max_position_embeddings") or 512)
+
+
+def _load_tokenizer(tdir: Path, mode: str, limit: int, is_t5: bool) -> TextTokenizer:
+    if mode == "hf":
+        if not (tdir / "tokenizer.json").exists():
+            raise EmbedderError(f"{tdir}: no tokenizer.json (needed for hf tokenization)")
+        return HFTokenizer.from_file(tdir / "tokenizer.json", limit)
+    if not is_t5:
+        raise EmbedderError(f"{tdir}: tf tokenization is the sentence-t5 scorer's; this encoder is not T5. Use hf.")
+    if (tdir / "spiece.model").exists():
+        return SentencePieceTF((tdir / "spiece.model").read_bytes(), limit)
+    from prompt_recovery.embed.spm_proto import sentencepiece_proto_from_tokenizer_json
+
+    return SentencePieceTF(sentencepiece_proto_from_tokenizer_json(tdir / "tokenizer.json"), limit)
+
+
+def _load_transformer(tdir: Path, is_t5: bool) -> nn.Module:
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()  # library code shows no bars of its own
+    cls = transformers.T5EncoderModel if is_t5 else transformers.AutoModel
+    try:
+        model = cls.from_pretrained(str(tdir), local_files_only=True, dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        raise EmbedderError(f"{tdir}: could not load the transformer weights offline: {exc}") from exc
+    return model
+
+
+def _fingerprint(root: Path) -> str:
+    """Cheap content identity of a model folder: every config file in full, and each weight file's
+    name, size and first 4 MiB (hashing whole multi-GB files at every start would be slow)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(".") or "/." in rel:
+            continue
+        h.update(rel.encode())
+        h.update(str(path.stat().st_size).encode())
+        with path.open("rb") as fh:
+            h.update(fh.read(4 << 20))
+    return f"{root.name}@{h.hexdigest()[:16]}"
