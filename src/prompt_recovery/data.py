@@ -15,7 +15,8 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -127,24 +128,37 @@ def read_rows(
     return validate_rows(read_table(path), path, require, max_chars)
 
 
-def write_table_atomic(df: pd.DataFrame, path: str | Path) -> None:
-    """Write CSV (or .jsonl/.parquet by suffix) to a temp file beside ``path``, then rename over it."""
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; on success rename it over ``path``, on error delete it.
+    Readers see the old file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        suffix = path.suffix.lower()
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_table_atomic(df: pd.DataFrame, path: str | Path) -> None:
+    """Write CSV (or .jsonl/.parquet by suffix) atomically."""
+    suffix = Path(path).suffix.lower()
+    with atomic_path(path) as tmp:
         if suffix == ".parquet":
             df.to_parquet(tmp, index=False)
         elif suffix in (".jsonl", ".ndjson"):
             df.to_json(tmp, orient="records", lines=True, force_ascii=False)
         else:
             df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_submission(path: str | Path, ids: Iterable[object], prompts: Iterable[object]) -> None:

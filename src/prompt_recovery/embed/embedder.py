@@ -78,18 +78,21 @@ class Embedder:
         return self.transformer.get_input_embeddings().weight  # type: ignore[operator]
 
     # -- differentiable forwards -------------------------------------------------------------------
+    def finish(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Pooled vectors [B, H] -> sentence embeddings [B, D]: the Dense layer, then L2 normalisation."""
+        out = self.dense(pooled) if self.dense is not None else pooled
+        return nn.functional.normalize(out, p=2, dim=1) if self.normalize else out
+
+    def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Ids [B, L] and mask [B, L] -> the transformer's last hidden states [B, L, H] (before pooling)."""
+        return self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
     def _head(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        out = pool(hidden, mask, self.pooling_mode)
-        if self.dense is not None:
-            out = self.dense(out)
-        if self.normalize:
-            out = nn.functional.normalize(out, p=2, dim=1)
-        return out
+        return self.finish(pool(hidden, mask, self.pooling_mode))
 
     def forward_ids(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Ids [B, L] (special tokens included) and mask [B, L] -> sentence embeddings [B, D]."""
-        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self._head(hidden, attention_mask)
+        return self._head(self.token_states(input_ids, attention_mask), attention_mask)
 
     def forward_embeds(self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Input embeddings [B, L, H] and mask [B, L] -> sentence embeddings [B, D]; gradients flow

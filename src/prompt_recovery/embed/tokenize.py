@@ -30,6 +30,8 @@ class TextTokenizer(ABC):
     mode: str
     max_length: int
     pad_id: int
+    #: number of special ids ``wrap`` puts before the content (BERT: 1 for [CLS]; T5: 0)
+    prefix_len: int = 0
 
     @abstractmethod
     def encode_plain(self, text: str) -> list[int]:
@@ -78,6 +80,7 @@ class HFTokenizer(TextTokenizer):
         start = _find(full, plain)
         self._prefix = full[:start]
         self._suffix = full[start + len(plain) :]
+        self.prefix_len = len(self._prefix)
         pad = self._tok.token_to_id("<pad>")
         if pad is None:
             pad = self._tok.token_to_id("[PAD]")

@@ -1,0 +1,108 @@
+"""Quality of a searched mean prompt on held-out prompts (issue 3, item 7), with the packaged MiniLM.
+
+Pool: the 3rd-place team's leaderboard-matched prompt set (pedromb prompts_selected_new_07.json,
+5,104 prompts) from ../shared. A seeded split holds out 1,000 prompts; the mean prompt is searched on
+(a sample of) the rest. On the held-out prompts we report:
+
+- the best of a list of hand-written constant prompts (chosen on the held-out set itself: generous);
+- the best single unit vector fitted on the held-out targets (an upper bound for any constant);
+- our mean prompt, searched on train only.
+
+Targets: ours >= 85% of the bound and >= 2.5x the best hand-written constant.
+
+    .venv/bin/python bench/mean_prompt_quality.py [--train 2000] [--tokens 48] [--time-budget 900]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+
+import numpy as np
+from common import BANKS, require_shared
+
+from prompt_recovery.embed import load_embedder
+from prompt_recovery.search import MeanSCS, SearchConfig, search
+from prompt_recovery.search.start import central_start
+
+HAND_WRITTEN = [
+    "Rewrite the text.",
+    "Rewrite the following text.",
+    "Improve this text.",
+    "Rewrite this text in a different style.",
+    "Rewrite the text to make it more engaging.",
+    "Please rewrite the following text in a different tone and style.",
+    "Transform the text into a different format while keeping its meaning.",
+    "Improve the following text using the writing style of, maintaining the original meaning but altering the "
+    "tone, diction, and stylistic elements to match the new style.",
+    "Rewrite the text to reflect existing themes, provide a concise and engaging narration, and improvise "
+    "passages to enhance its prose.",
+    "Please improve this text by making it more formal, concise and engaging.",
+    "Rewrite this essay as a story with a new tone.",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--train", type=int, default=2000, help="train prompts used by the search")
+    parser.add_argument("--heldout", type=int, default=1000)
+    parser.add_argument("--tokens", type=int, default=48, help="search steps")
+    parser.add_argument("--top-k", type=int, default=256)
+    parser.add_argument("--moves", default="append,replace,insert")
+    parser.add_argument("--start-prompts", type=int, default=8, help="central train prompts joined as the start")
+    parser.add_argument("--time-budget", type=float, default=900)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="write the result JSON here")
+    args = parser.parse_args()
+
+    pool = sorted(
+        {p.strip() for p in json.loads(require_shared(BANKS / "pedromb/prompts_selected_new_07.json").read_text())}
+    )
+    random.Random(args.seed).shuffle(pool)
+    heldout, train = pool[: args.heldout], pool[args.heldout :][: args.train]
+
+    embedder = load_embedder("minilm")
+    train_obj = MeanSCS(embedder.encode(train))
+    held_obj = MeanSCS(embedder.encode(heldout))
+    hand = held_obj.score(embedder.encode(HAND_WRITTEN))
+    best_hand = int(np.argmax(hand))
+    _, bound = held_obj.best_unit_vector()
+
+    t0 = time.perf_counter()
+    start = central_start(embedder, train_obj, train, args.start_prompts)
+    cfg = SearchConfig(
+        proposal="guided",
+        moves=tuple(args.moves.split(",")),
+        top_k=args.top_k,
+        max_added_tokens=args.tokens,
+        time_budget=args.time_budget,
+        patience=6,
+        cache_dir=".cache/bench",
+    )
+    result = search(embedder, train_obj, cfg, init=start)
+    seconds = time.perf_counter() - t0
+    ours = float(held_obj.score(embedder.encode([result.text]))[0])
+    start_score = float(held_obj.score(embedder.encode([start]))[0])
+
+    print(f"pool {len(pool)} prompts: train {len(train)}, held-out {len(heldout)}; MiniLM")
+    print("| on held-out prompts | mean SCS |")
+    print("|---|---|")
+    print(f"| best hand-written constant ({HAND_WRITTEN[best_hand][:50]!r}) | {hand[best_hand]:.4f} |")
+    print(f"| start: {args.start_prompts} central train prompts joined | {start_score:.4f} |")
+    print(f"| searched mean prompt (train objective {result.objective:.4f}, {seconds:.0f}s) | {ours:.4f} |")
+    print(f"| best unit vector fitted on held-out (upper bound) | {bound:.4f} |")
+    print(
+        f"ours / bound: {ours / bound:.1%} (target >= 85%); ours / best hand-written: {ours / hand[best_hand]:.2f}x (target >= 2.5x)"
+    )
+    print(f"mean prompt ({len(result.tokens)} tokens, stopped: {result.stopped}): {result.text!r}")
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(
+                {**result.to_dict(), "heldout": ours, "bound": bound, "best_hand": float(hand[best_hand])}, fh, indent=2
+            )
+
+
+if __name__ == "__main__":
+    main()

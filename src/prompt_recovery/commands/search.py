@@ -1,0 +1,123 @@
+"""``prompt-recovery mean-prompt`` and ``prompt-recovery attractors``: token search from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prompt_recovery.commands import (
+    DEFAULT_CACHE,
+    CacheOpt,
+    EncoderOpt,
+    TokenizationOpt,
+    app,
+    show_progress,
+    user_errors,
+)
+
+TargetsOpt = Annotated[
+    Path, typer.Option("--targets", help="Target prompts: .txt (one per line), .json list, or a table column.")
+]
+ColumnOpt = Annotated[str, typer.Option(help="Column holding the prompts when --targets is a table.")]
+AsciiOpt = Annotated[bool, typer.Option("--ascii-only", help="Only ASCII alphabetic tokens.")]
+VocabLimitOpt = Annotated[int | None, typer.Option(help="Only the first N allowed token ids.")]
+
+
+@app.command("mean-prompt")
+def mean_prompt(
+    targets: TargetsOpt,
+    column: ColumnOpt = "rewrite_prompt",
+    encoder: EncoderOpt = "minilm",
+    tokenization: TokenizationOpt = "auto",
+    init: Annotated[str, typer.Option(help="Start string, or preset:NAME (sentence-t5 presets).")] = "",
+    max_tokens: Annotated[int, typer.Option(help="Search steps (tokens added by append/insert).")] = 32,
+    time_budget: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    proposal: Annotated[str, typer.Option(help="guided (default), exhaustive, gradient or pooled.")] = "guided",
+    moves: Annotated[str, typer.Option(help="Comma-separated moves: append, insert, replace.")] = "append",
+    beam: Annotated[int, typer.Option(help="Beam width (1 = greedy).")] = 1,
+    top_k: Annotated[int, typer.Option(help="Candidates per step sent to exact scoring (guided proposals).")] = 512,
+    patience: Annotated[int, typer.Option(help="Stop after this many steps without a new best.")] = 3,
+    ascii_only: AsciiOpt = False,
+    vocab_limit: VocabLimitOpt = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Save progress here; rerun to resume.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the result (text, objective, history) as JSON.")] = None,
+    cache_dir: CacheOpt = DEFAULT_CACHE,
+) -> None:
+    """Find one string that scores best on average against the target prompts (a mean prompt)."""
+    from prompt_recovery import presets
+    from prompt_recovery.embed import load_embedder
+    from prompt_recovery.search import MeanSCS, SearchConfig, VocabFilter, read_targets, search
+
+    with user_errors():
+        texts = read_targets(targets, column)
+        embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=cache_dir)
+        objective = MeanSCS(embedder.encode(texts, show_progress=show_progress()))
+        try:
+            config = SearchConfig(
+                proposal=proposal,
+                moves=tuple(m.strip() for m in moves.split(",")),
+                beam_width=beam,
+                top_k=top_k,
+                max_added_tokens=max_tokens,
+                time_budget=time_budget,
+                patience=patience,
+                vocab=VocabFilter(ascii_alpha_only=ascii_only, limit=vocab_limit),
+                checkpoint=None if checkpoint is None else str(checkpoint),
+                cache_dir=str(cache_dir),
+                show_progress=show_progress(),
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        result = search(embedder, objective, config, init=presets.resolve(init))
+        if out is not None:
+            from prompt_recovery.data import write_text_atomic
+
+            doc = {
+                **result.to_dict(),
+                "encoder": encoder,
+                "tokenization": embedder.tokenizer.mode,
+                "n_targets": len(texts),
+            }
+            write_text_atomic(out, json.dumps(doc, indent=2))
+    typer.echo(f"objective {result.objective:.4f} ({len(result.tokens)} tokens, stopped: {result.stopped})")
+    typer.echo(result.text)
+
+
+@app.command()
+def attractors(
+    targets: TargetsOpt,
+    column: ColumnOpt = "rewrite_prompt",
+    encoder: EncoderOpt = "minilm",
+    tokenization: TokenizationOpt = "auto",
+    repeats: Annotated[int, typer.Option(help="How many times each token is appended.")] = 3,
+    top: Annotated[int, typer.Option(help="How many tokens to list.")] = 20,
+    ascii_only: AsciiOpt = False,
+    vocab_limit: VocabLimitOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead of a table.")] = False,
+    cache_dir: CacheOpt = DEFAULT_CACHE,
+) -> None:
+    """Rank tokens by how much appending them (repeated) raises mean SCS: the `lucrarea` effect."""
+    from prompt_recovery.embed import load_embedder
+    from prompt_recovery.search import MeanSCS, VocabFilter, rank_attractors, read_targets
+
+    with user_errors():
+        texts = read_targets(targets, column)
+        embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=cache_dir)
+        objective = MeanSCS(embedder.encode(texts, show_progress=show_progress()))
+        ranked = rank_attractors(
+            embedder,
+            objective,
+            repeats=repeats,
+            vocab=VocabFilter(ascii_alpha_only=ascii_only, limit=vocab_limit),
+            top=top,
+            show_progress=show_progress(),
+        )
+    if as_json:
+        typer.echo(json.dumps([{"token_id": a.token_id, "piece": a.piece, "gain": a.gain} for a in ranked]))
+        return
+    typer.echo(f"{'rank':>4}  {'token':<20} {'id':>6}  gain (mean SCS, x{repeats})")
+    for i, a in enumerate(ranked, 1):
+        typer.echo(f"{i:>4}  {a.piece!r:<20} {a.token_id:>6}  {a.gain:+.4f}")

@@ -1,0 +1,179 @@
+"""The project's training corpus: build it from its TOML sources, check it, split it.
+
+Sources (``data/corpus/src/<genre>.toml``, written by hand) hold originals, each with several
+rewrites::
+
+    [[original]]
+    key = "recipe-001"
+    genre = "recipe"
+    text = '''...'''
+    [[original.rewrite]]
+    family = "form"
+    prompt = '''Rewrite this recipe as a haiku.'''
+    text = '''...'''
+
+``build_corpus`` flattens them into rows ``id, genre, prompt_family, original_text, rewrite_prompt,
+rewritten_text`` (id = ``<key>-<n>``). ``check_corpus`` finds what would spoil training: empty fields,
+duplicate (original, prompt) pairs, rewrites equal to their original, near-duplicate originals, unknown
+families. ``assign_splits`` groups rows that share an original or a prompt, so validation measures
+generalisation to unseen prompts *and* unseen texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ("id", "genre", "prompt_family", "original_text", "rewrite_prompt", "rewritten_text")
+FAMILIES = (
+    "style_tone",
+    "persona_voice",
+    "form",
+    "audience",
+    "task",
+    "emotion",
+    "addition",
+    "multi_constraint",
+)
+
+
+def build_corpus(src_dir: str | Path) -> pd.DataFrame:
+    """All ``*.toml`` sources in ``src_dir`` -> one DataFrame with ``COLUMNS``, sorted by id."""
+    rows = []
+    for path in sorted(Path(src_dir).glob("*.toml")):
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        for original in doc.get("original", []):
+            for n, rewrite in enumerate(original.get("rewrite", []), start=1):
+                rows.append(
+                    {
+                        "id": f"{original['key']}-{n}",
+                        "genre": original["genre"],
+                        "prompt_family": rewrite["family"],
+                        "original_text": original["text"].strip(),
+                        "rewrite_prompt": " ".join(rewrite["prompt"].split()),
+                        "rewritten_text": rewrite["text"].strip(),
+                    }
+                )
+    return pd.DataFrame(rows, columns=list(COLUMNS)).sort_values("id", kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class CorpusReport:
+    errors: list[str] = field(default_factory=list)
+    stats: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _shingles(text: str, n: int = 5) -> set[str]:
+    words = re.findall(r"\w+", text.lower())
+    return {" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
+
+
+def near_duplicates(texts: list[str], threshold: float = 0.5) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, jaccard) of distinct texts whose word 5-gram sets overlap by >= ``threshold``."""
+    sets = [_shingles(t) for t in texts]
+    index: dict[str, list[int]] = {}
+    for i, s in enumerate(sets):
+        for g in s:
+            index.setdefault(g, []).append(i)
+    pairs: dict[tuple[int, int], int] = {}
+    for members in index.values():
+        if 1 < len(members) < 50:
+            for a in range(len(members)):
+                for b in range(a + 1, len(members)):
+                    key = (members[a], members[b])
+                    pairs[key] = pairs.get(key, 0) + 1
+    found = []
+    for (i, j), shared in pairs.items():
+        jac = shared / len(sets[i] | sets[j])
+        if jac >= threshold:
+            found.append((i, j, jac))
+    return found
+
+
+def check_corpus(df: pd.DataFrame, min_words: int = 40, max_words: int = 300) -> CorpusReport:
+    """Every problem found (with row ids), plus counts and length statistics."""
+    report = CorpusReport()
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        report.errors.append(f"missing columns {missing}")
+        return report
+    for col in COLUMNS:
+        for rid in df.loc[df[col].astype(str).str.strip() == "", "id"]:
+            report.errors.append(f"{rid}: empty {col}")
+    for rid in df.loc[df["id"].duplicated(), "id"]:
+        report.errors.append(f"{rid}: duplicate id")
+    dup = df[df.duplicated(["original_text", "rewrite_prompt"], keep=False)]
+    for rid in dup["id"]:
+        report.errors.append(f"{rid}: duplicate (original, prompt) pair")
+    same = df["original_text"].str.strip() == df["rewritten_text"].str.strip()
+    for rid in df.loc[same, "id"]:
+        report.errors.append(f"{rid}: rewrite identical to its original")
+    for rid, fam in zip(df["id"], df["prompt_family"], strict=True):
+        if fam not in FAMILIES:
+            report.errors.append(f"{rid}: unknown prompt_family {fam!r} (known: {', '.join(FAMILIES)})")
+    originals = df.drop_duplicates("original_text")
+    words = originals["original_text"].str.split().str.len()
+    for rid, n in zip(originals["id"], words, strict=True):
+        if not min_words <= n <= max_words:
+            report.errors.append(f"{rid}: original has {n} words (want {min_words}-{max_words})")
+    texts = list(originals["original_text"])
+    ids = list(originals["id"])
+    for i, j, jac in near_duplicates(texts):
+        report.errors.append(f"{ids[i]} and {ids[j]}: near-duplicate originals (5-gram Jaccard {jac:.2f})")
+    prompt_words = df["rewrite_prompt"].str.split().str.len()
+    report.stats = {
+        "rows": len(df),
+        "originals": len(originals),
+        "distinct_prompts": int(df["rewrite_prompt"].nunique()),
+        "genres": df["genre"].value_counts().to_dict(),
+        "families": df["prompt_family"].value_counts().to_dict(),
+        "original_words": _describe(words),
+        "prompt_words": _describe(prompt_words),
+        "rewrite_words": _describe(df["rewritten_text"].str.split().str.len()),
+        "preamble_share": float(df["rewritten_text"].str.match(r"(?i)(sure|here|certainly|okay)\b").mean()),
+    }
+    return report
+
+
+def _describe(values: pd.Series) -> dict[str, float]:
+    v = values.to_numpy()
+    return {"min": int(v.min()), "median": float(np.median(v)), "mean": round(float(v.mean()), 1), "max": int(v.max())}
+
+
+def assign_splits(df: pd.DataFrame, validation_fraction: float = 0.2, salt: str = "v1") -> pd.Series:
+    """``train``/``validation`` per row; rows sharing an original or a (normalised) prompt share a split.
+
+    Groups are the connected components of the original-prompt graph; each group goes to validation when
+    a hash of its smallest id falls under ``validation_fraction`` (stable under additions elsewhere).
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for orig, prompt in zip(df["original_text"], df["rewrite_prompt"], strict=True):
+        a, b = find("o:" + orig), find("p:" + prompt.lower().strip(" .!"))
+        if a != b:
+            parent[a] = b
+    groups = [find("o:" + o) for o in df["original_text"]]
+    first_id = pd.Series(df["id"].to_numpy()).groupby(groups).transform("min")
+
+    def bucket(rid: str) -> float:
+        return int(hashlib.sha256(f"{salt}:{rid}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+    return pd.Series(
+        ["validation" if bucket(r) < validation_fraction else "train" for r in first_id], index=df.index, name="split"
+    )

@@ -1,0 +1,70 @@
+"""The proposal contract: given the current string's token ids, suggest edits for exact scoring.
+
+A proposal only ranks; the engine scores every proposed edit exactly (decode, re-tokenize, encode,
+objective) before accepting one, so a poor proposal costs speed, never faithfulness.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from prompt_recovery.embed import Embedder
+from prompt_recovery.search.objective import MeanSCS
+
+MOVES = ("append", "insert", "replace")
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Put ``token`` into content ids: ``append`` at the end, ``insert`` before ``position``, or
+    ``replace`` the id at ``position``. Example: [5, 6].apply(Edit("insert", 1, 9)) -> [5, 9, 6]."""
+
+    move: str
+    position: int
+    token: int
+
+    def apply(self, ids: Sequence[int]) -> list[int]:
+        ids = list(ids)
+        if self.move == "append":
+            return [*ids, self.token]
+        if self.move == "insert":
+            return [*ids[: self.position], self.token, *ids[self.position :]]
+        return [*ids[: self.position], self.token, *ids[self.position + 1 :]]
+
+
+@dataclass
+class SearchContext:
+    """What a proposal may use: the Embedder, the objective, the allowed token ids, a cache folder."""
+
+    embedder: Embedder
+    objective: MeanSCS
+    allowed: np.ndarray
+    cache_dir: Path | None = None
+
+
+def positions(move: str, n: int) -> list[int]:
+    """Positions a move can act on in a string of ``n`` content ids."""
+    if move == "append":
+        return [n]
+    return list(range(n))
+
+
+class Proposal(ABC):
+    """Suggests up to ``k`` edits per call (exhaustive ignores ``k``)."""
+
+    name: str = "base"
+
+    def prepare(self, ctx: SearchContext) -> None:  # noqa: B027 - optional hook
+        """Called once per search before the first ``propose``."""
+
+    @abstractmethod
+    def propose(self, ids: list[int], moves: Sequence[str], k: int) -> list[Edit]:
+        """Edits worth scoring exactly for the string with content ids ``ids``."""
+
+    def observe(self, edits: Sequence[Edit], scores: np.ndarray) -> None:  # noqa: B027 - optional hook
+        """Exact objective of each proposed edit, after scoring (proposals may learn from it)."""

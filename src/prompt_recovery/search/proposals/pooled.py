@@ -1,0 +1,51 @@
+"""First-order proposal from cached single-token states: score every token for the price of a matmul.
+
+For mean pooling, the pooled vector of a string is (sum of its token states) / (number of tokens).
+Putting token t into the current string is approximated by adding t's single-token state to the
+current sum (and, for ``replace``, removing the replaced token's state), ignoring how t and its
+neighbours change each other through attention. The approximate pooled vectors of all allowed tokens
+go through the Embedder's own Dense and normalisation, then the objective, exactly as real strings do;
+the top k go to exact scoring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from prompt_recovery.search.proposals.base import Edit, Proposal, SearchContext, positions
+from prompt_recovery.search.single_tokens import single_token_states
+
+
+class Pooled(Proposal):
+    name = "pooled"
+
+    def prepare(self, ctx: SearchContext) -> None:
+        if ctx.embedder.pooling_mode != "mean":
+            raise ValueError(f"the pooled proposal needs mean pooling, this encoder uses {ctx.embedder.pooling_mode}")
+        self.ctx = ctx
+        states = single_token_states(ctx.embedder, ctx.cache_dir)
+        self.states = torch.from_numpy(states[ctx.allowed])  # [A, H]
+
+    @torch.inference_mode()
+    def propose(self, ids: list[int], moves: Sequence[str], k: int) -> list[Edit]:
+        emb = self.ctx.embedder
+        full = emb.tokenizer.wrap(ids)
+        t_ids, mask = emb.pad([full])
+        hidden = emb.token_states(t_ids, mask)[0]  # [L, H]
+        total, n = hidden.sum(0), hidden.shape[0]
+        start = emb.tokenizer.prefix_len
+        scored: list[tuple[float, Edit]] = []
+        for move in moves:
+            for p in positions(move, len(ids)):
+                if move == "replace":
+                    pooled = (total - hidden[start + p] + self.states) / n
+                else:
+                    pooled = (total + self.states) / (n + 1)
+                gain = self.ctx.objective.score(emb.finish(pooled).numpy())
+                top = np.argpartition(-gain, min(k, len(gain) - 1))[:k]
+                scored += [(float(gain[i]), Edit(move, p, int(self.ctx.allowed[i]))) for i in top]
+        scored.sort(key=lambda x: -x[0])
+        return [e for _, e in scored[:k]]
