@@ -154,6 +154,6 @@ def test_mean_prompt_and_attractors_cli(tiny_t5_dir, tmp_path):
 
 def test_best_unit_vector_bounds_every_string(emb, objective):
     _, bound = objective.best_unit_vector()
-    scores = objective.score(emb.encode(PROMPTS + ["a b c", "lucrarea"]))
+    scores = objective.score(emb.encode([*PROMPTS, "a b c", "lucrarea"]))
     assert bound >= scores.max() - 1e-6
     assert np.isfinite(bound)

@@ -122,7 +122,7 @@ def check_corpus(df: pd.DataFrame, min_words: int = 40, max_words: int = 300) ->
         if fam not in FAMILIES:
             report.errors.append(f"{rid}: unknown prompt_family {fam!r} (known: {', '.join(FAMILIES)})")
     originals = df.drop_duplicates("original_text")
-    words = originals["original_text"].str.split().str.len()
+    words = originals["original_text"].map(lambda t: len(str(t).split()))
     for rid, n in zip(originals["id"], words, strict=True):
         if not min_words <= n <= max_words:
             report.errors.append(f"{rid}: original has {n} words (want {min_words}-{max_words})")
@@ -130,7 +130,7 @@ def check_corpus(df: pd.DataFrame, min_words: int = 40, max_words: int = 300) ->
     ids = list(originals["id"])
     for i, j, jac in near_duplicates(texts):
         report.errors.append(f"{ids[i]} and {ids[j]}: near-duplicate originals (5-gram Jaccard {jac:.2f})")
-    prompt_words = df["rewrite_prompt"].str.split().str.len()
+    prompt_words = df["rewrite_prompt"].map(lambda t: len(str(t).split()))
     report.stats = {
         "rows": len(df),
         "originals": len(originals),
@@ -139,7 +139,7 @@ def check_corpus(df: pd.DataFrame, min_words: int = 40, max_words: int = 300) ->
         "families": df["prompt_family"].value_counts().to_dict(),
         "original_words": _describe(words),
         "prompt_words": _describe(prompt_words),
-        "rewrite_words": _describe(df["rewritten_text"].str.split().str.len()),
+        "rewrite_words": _describe(df["rewritten_text"].map(lambda t: len(str(t).split()))),
         "preamble_share": float(df["rewritten_text"].str.match(r"(?i)(sure|here|certainly|okay)\b").mean()),
     }
     return report
