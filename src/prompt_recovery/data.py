@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from prompt_recovery.errors import DataError
@@ -26,7 +27,7 @@ from prompt_recovery.errors import DataError
 INPUT_COLUMNS = ("id", "original_text", "rewritten_text")
 LABELLED_COLUMNS = ("original_text", "rewritten_text", "rewrite_prompt")
 SUBMISSION_COLUMNS = ("id", "rewrite_prompt")
-TEXT_COLUMNS = ("original_text", "rewritten_text", "rewrite_prompt")
+TEXT_COLUMNS = ("original_text", "rewritten_text", "rewrite_prompt", "prompt")
 DEFAULT_MAX_CHARS = 50_000
 
 
@@ -176,3 +177,35 @@ def write_submission(path: str | Path, ids: Iterable[object], prompts: Iterable[
             "Fix: give every row a prediction (a constant mean prompt is a safe fallback)."
         )
     write_table_atomic(df, path)
+
+
+def read_weights(path: str | Path, ids: Sequence[str]) -> np.ndarray:
+    """Row weights (``id, weight``, as ``calibrate`` writes) aligned to ``ids``; every id needs one."""
+    df = read_rows(path, require=("id", "weight"))
+    try:
+        values = df["weight"].astype(float)
+    except ValueError:
+        raise DataError(
+            f"{path}, column 'weight': not a number somewhere. Fix: weights are non-negative numbers."
+        ) from None
+    if (values < 0).any() or not np.isfinite(values).all():
+        row = int(np.flatnonzero((values < 0) | ~np.isfinite(values))[0]) + 1
+        raise DataError(f"{path}, row {row}, column 'weight': weights must be finite and non-negative.")
+    by_id = dict(zip(df["id"], values, strict=True))
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise DataError(f"{path}: no weight for {len(missing)} id(s), e.g. {missing[:5]}. Fix: one weight per row id.")
+    return np.array([by_id[i] for i in ids], dtype=np.float64)
+
+
+def read_probes(path: str | Path) -> pd.DataFrame:
+    """Leaderboard probes: ``prompt`` and ``score`` (``public_lb_score`` is accepted for ``score``)."""
+    df = read_table(path)
+    if "score" not in df.columns and "public_lb_score" in df.columns:
+        df = df.rename(columns={"public_lb_score": "score"})
+    df = validate_rows(df, path, require=("prompt", "score"))
+    try:
+        df["score"] = df["score"].astype(float)
+    except ValueError:
+        raise DataError(f"{path}, column 'score': not a number somewhere. Fix: scores like 0.62.") from None
+    return df

@@ -29,11 +29,12 @@ def score(
     per_row: Annotated[Path | None, typer.Option(help="Write per-row scores to this CSV.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (mean, ci_low, ci_high, n).")] = False,
     signed: Annotated[bool, typer.Option(help="Score cos^3 instead of |cos|^3.")] = False,
+    weights: Annotated[Path | None, typer.Option(help="Row weights (id, weight), e.g. from calibrate.")] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Score a submission against the truth with the competition metric (mean SCS, bootstrap 95% CI)."""
-    from prompt_recovery.data import SUBMISSION_COLUMNS, read_rows, write_table_atomic
+    from prompt_recovery.data import SUBMISSION_COLUMNS, read_rows, read_weights, write_table_atomic
     from prompt_recovery.embed import load_embedder
     from prompt_recovery.scoring import TRUTH_COLUMNS, score_submission
 
@@ -41,7 +42,10 @@ def score(
         truth_df = read_rows(truth, require=TRUTH_COLUMNS)
         sub_df = read_rows(submission, require=SUBMISSION_COLUMNS)
         embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=None if no_cache else cache_dir)
-        table, summary = score_submission(truth_df, sub_df, embedder, signed=signed, show_progress=show_progress())
+        row_weights = None if weights is None else read_weights(weights, list(truth_df["id"]))
+        table, summary = score_submission(
+            truth_df, sub_df, embedder, signed=signed, weights=row_weights, show_progress=show_progress()
+        )
         if per_row is not None:
             write_table_atomic(table, per_row)
     if as_json:

@@ -42,6 +42,9 @@ def mean_prompt(
     patience: Annotated[int, typer.Option(help="Stop after this many steps without a new best.")] = 3,
     ascii_only: AsciiOpt = False,
     vocab_limit: VocabLimitOpt = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="Target weights (id, weight) from calibrate; --targets must have an id column.")
+    ] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="Save progress here; rerun to resume.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the result (text, objective, history) as JSON.")] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
@@ -52,9 +55,14 @@ def mean_prompt(
     from prompt_recovery.search import MeanSCS, SearchConfig, VocabFilter, read_targets, search
 
     with user_errors():
-        texts = read_targets(targets, column)
+        texts, target_weights = read_targets(targets, column), None
+        if weights is not None:
+            from prompt_recovery.data import read_rows, read_weights
+
+            table = read_rows(targets, require=("id", column))
+            texts, target_weights = list(table[column]), read_weights(weights, list(table["id"]))
         embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=cache_dir)
-        objective = MeanSCS(embedder.encode(texts, show_progress=show_progress()))
+        objective = MeanSCS(embedder.encode(texts, show_progress=show_progress()), target_weights)
         try:
             config = SearchConfig(
                 proposal=proposal,

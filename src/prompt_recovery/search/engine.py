@@ -45,6 +45,8 @@ class SearchConfig:
     time_budget: float | None = None  # seconds
     patience: int = 3  # stop after this many steps without a new best
     batch_size: int = 256
+    max_positions: int | None = 4  # insert/replace positions a guided proposal tries per step (None: all)
+    seed: int = 0
     vocab: VocabFilter = field(default_factory=VocabFilter)
     checkpoint: str | None = None
     cache_dir: str | None = None  # for the single-token states of the pooled / guided proposals
@@ -121,7 +123,14 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
     max_model = cfg.max_model_tokens or tok.max_length
     max_content = max_model - len(tok.wrap([]))
     scorer = _Scorer(embedder, objective, cfg.batch_size, max_content)
-    ctx = SearchContext(embedder, objective, allowed_token_ids(tok, cfg.vocab), _path(cfg.cache_dir))
+    ctx = SearchContext(
+        embedder,
+        objective,
+        allowed_token_ids(tok, cfg.vocab),
+        _path(cfg.cache_dir),
+        cfg.max_positions,
+        np.random.default_rng(cfg.seed),
+    )
     proposal = make_proposal(cfg.proposal)
     proposal.prepare(ctx)
 
@@ -188,7 +197,8 @@ def _path(value: str | None) -> Path | None:
 def _identity(cfg: SearchConfig, objective: MeanSCS, embedder: Embedder, start: str) -> dict:
     keep = {k: v for k, v in asdict(cfg).items() if k not in ("time_budget", "checkpoint", "show_progress", "patience")}
     keep["max_added_tokens"] = None  # a resumed run may go further
-    return {"embedder": embedder.identity, "objective": objective.fingerprint(), "start": start, "config": keep}
+    doc = {"embedder": embedder.identity, "objective": objective.fingerprint(), "start": start, "config": keep}
+    return dict(json.loads(json.dumps(doc)))  # as it reads back from the file (tuples become lists)
 
 
 def _save_checkpoint(

@@ -41,6 +41,15 @@ class MeanSCS:
             out[start : start + chunk] = (np.abs(cos) ** EXPONENT) @ self.weights
         return out
 
+    def subsample(self, n: int, seed: int = 0) -> MeanSCS:
+        """The same objective on at most ``n`` targets drawn with probability = weight (for cheap ranking)."""
+        if len(self.targets) <= n:
+            return self
+        rng = np.random.default_rng(seed)
+        w = self.weights.astype(np.float64)
+        pick = rng.choice(len(self.targets), size=n, replace=False, p=w / w.sum())
+        return MeanSCS(self.targets[pick])
+
     def torch_score(self, embeddings: torch.Tensor) -> torch.Tensor:
         """Differentiable version of ``score``: [B, D] -> [B]."""
         return (embeddings @ self._t.T).abs().pow(EXPONENT) @ self._w

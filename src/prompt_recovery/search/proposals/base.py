@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,16 +39,27 @@ class Edit:
 
 @dataclass
 class SearchContext:
-    """What a proposal may use: the Embedder, the objective, the allowed token ids, a cache folder."""
+    """What a proposal may use: the Embedder, the objective, the allowed token ids, a cache folder, and
+    how many positions a cheap proposal visits per step for ``insert``/``replace`` (a random sample,
+    seeded, so long strings don't make a step cost grow with their length)."""
 
     embedder: Embedder
     objective: MeanSCS
     allowed: np.ndarray
     cache_dir: Path | None = None
+    max_positions: int | None = None
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+    def positions(self, move: str, n: int) -> list[int]:
+        """Positions to try this step: all of them, or a sorted sample of ``max_positions``."""
+        every = positions(move, n)
+        if self.max_positions is None or len(every) <= self.max_positions:
+            return every
+        return sorted(int(p) for p in self.rng.choice(every, size=self.max_positions, replace=False))
 
 
 def positions(move: str, n: int) -> list[int]:
-    """Positions a move can act on in a string of ``n`` content ids."""
+    """Every position a move can act on in a string of ``n`` content ids."""
     if move == "append":
         return [n]
     return list(range(n))

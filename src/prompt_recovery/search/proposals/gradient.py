@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from prompt_recovery.search.proposals.base import Edit, Proposal, SearchContext, positions
+from prompt_recovery.search.proposals.base import Edit, Proposal, SearchContext
 
 
 class Gradient(Proposal):
@@ -41,10 +41,10 @@ class Gradient(Proposal):
         for move in moves:
             if move == "replace" and ids:
                 grads = self._grads(ids)
-                for p in positions(move, len(ids)):
+                for p in self.ctx.positions(move, len(ids)):
                     scored += self._top(grads[p], move, p, k)
             elif move in ("append", "insert"):
-                for p in positions(move, len(ids)):
+                for p in self.ctx.positions(move, len(ids)):
                     probe = Edit(move, p, self.placeholder).apply(ids)
                     scored += self._top(self._grads(probe)[p], move, p, k)
         scored.sort(key=lambda x: -x[0])

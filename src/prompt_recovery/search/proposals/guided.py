@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from prompt_recovery.search.proposals.base import Edit, Proposal, SearchContext, positions
+from prompt_recovery.search.proposals.base import Edit, Proposal, SearchContext
 from prompt_recovery.search.proposals.gradient import Gradient
 from prompt_recovery.search.proposals.pooled import Pooled
 
@@ -21,6 +21,7 @@ class Guided(Proposal):
         self.memory: dict[int, float] = {}
 
     def prepare(self, ctx: SearchContext) -> None:
+        self.ctx = ctx
         self.pooled, self.gradient = Pooled(), Gradient()
         self.pooled.prepare(ctx)
         self.gradient.prepare(ctx)
@@ -31,8 +32,9 @@ class Guided(Proposal):
         edits = self.pooled.propose(ids, moves, k_pool) + self.gradient.propose(ids, moves, k_grad)
         remembered = sorted(self.memory, key=lambda t: -self.memory[t])[:k_mem]
         for move in moves:
-            per_move = max(1, len(remembered) // max(1, len(positions(move, len(ids)))))
-            for p in positions(move, len(ids)):
+            where = self.ctx.positions(move, len(ids))
+            per_move = max(1, len(remembered) // len(where)) if where else 0
+            for p in where:
                 edits += [Edit(move, p, t) for t in remembered[:per_move]]
         return list(dict.fromkeys(edits))
 

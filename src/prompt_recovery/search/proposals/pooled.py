@@ -15,8 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from prompt_recovery.search.proposals.base import Edit, Proposal, SearchContext, positions
+from prompt_recovery.search.proposals.base import Edit, Proposal, SearchContext
 from prompt_recovery.search.single_tokens import single_token_states
+
+RANKING_TARGETS = 512  # the estimate is only a ranking: a sample of the targets ranks as well, faster
 
 
 class Pooled(Proposal):
@@ -28,6 +30,7 @@ class Pooled(Proposal):
         self.ctx = ctx
         states = single_token_states(ctx.embedder, ctx.cache_dir)
         self.states = torch.from_numpy(states[ctx.allowed])  # [A, H]
+        self.ranker = ctx.objective.subsample(RANKING_TARGETS, seed=0)
 
     @torch.inference_mode()
     def propose(self, ids: list[int], moves: Sequence[str], k: int) -> list[Edit]:
@@ -39,12 +42,12 @@ class Pooled(Proposal):
         start = emb.tokenizer.prefix_len
         scored: list[tuple[float, Edit]] = []
         for move in moves:
-            for p in positions(move, len(ids)):
+            for p in self.ctx.positions(move, len(ids)):
                 if move == "replace":
                     pooled = (total - hidden[start + p] + self.states) / n
                 else:
                     pooled = (total + self.states) / (n + 1)
-                gain = self.ctx.objective.score(emb.finish(pooled).numpy())
+                gain = self.ranker.score(emb.finish(pooled).numpy())
                 top = np.argpartition(-gain, min(k, len(gain) - 1))[:k]
                 scored += [(float(gain[i]), Edit(move, p, int(self.ctx.allowed[i]))) for i in top]
         scored.sort(key=lambda x: -x[0])
