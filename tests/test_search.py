@@ -157,3 +157,12 @@ def test_best_unit_vector_bounds_every_string(emb, objective):
     scores = objective.score(emb.encode([*PROMPTS, "a b c", "lucrarea"]))
     assert bound >= scores.max() - 1e-6
     assert np.isfinite(bound)
+
+
+def test_central_start_beats_the_best_single_prompt(emb, objective):
+    from prompt_recovery.search.start import central_start
+
+    start = central_start(emb, objective, PROMPTS, n=4)
+    single = objective.score(emb.encode(PROMPTS)).max()
+    assert start and rescored(emb, objective, start) >= single - 1e-6
+    assert central_start(emb, objective, PROMPTS, n=0) == ""

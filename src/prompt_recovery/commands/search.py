@@ -33,13 +33,18 @@ def mean_prompt(
     encoder: EncoderOpt = "minilm",
     tokenization: TokenizationOpt = "auto",
     init: Annotated[str, typer.Option(help="Start string, or preset:NAME (sentence-t5 presets).")] = "",
-    max_tokens: Annotated[int, typer.Option(help="Search steps (tokens added by append/insert).")] = 32,
+    start_prompts: Annotated[
+        int, typer.Option(help="Without --init: start from this many central target prompts joined (0: empty).")
+    ] = 8,
+    max_tokens: Annotated[int, typer.Option(help="Search steps (tokens added by append/insert).")] = 48,
     time_budget: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     proposal: Annotated[str, typer.Option(help="guided (default), exhaustive, gradient or pooled.")] = "guided",
-    moves: Annotated[str, typer.Option(help="Comma-separated moves: append, insert, replace.")] = "append",
+    moves: Annotated[
+        str, typer.Option(help="Comma-separated moves: append, insert, replace.")
+    ] = "append,replace,insert",
     beam: Annotated[int, typer.Option(help="Beam width (1 = greedy).")] = 1,
-    top_k: Annotated[int, typer.Option(help="Candidates per step sent to exact scoring (guided proposals).")] = 512,
-    patience: Annotated[int, typer.Option(help="Stop after this many steps without a new best.")] = 3,
+    top_k: Annotated[int, typer.Option(help="Candidates per step sent to exact scoring (guided proposals).")] = 256,
+    patience: Annotated[int, typer.Option(help="Stop after this many steps without a new best.")] = 6,
     ascii_only: AsciiOpt = False,
     vocab_limit: VocabLimitOpt = None,
     weights: Annotated[
@@ -53,6 +58,7 @@ def mean_prompt(
     from prompt_recovery import presets
     from prompt_recovery.embed import load_embedder
     from prompt_recovery.search import MeanSCS, SearchConfig, VocabFilter, read_targets, search
+    from prompt_recovery.search.start import central_start
 
     with user_errors():
         texts, target_weights = read_targets(targets, column), None
@@ -79,7 +85,8 @@ def mean_prompt(
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-        result = search(embedder, objective, config, init=presets.resolve(init))
+        start = presets.resolve(init) if init else central_start(embedder, objective, texts, start_prompts)
+        result = search(embedder, objective, config, init=start)
         if out is not None:
             from prompt_recovery.data import write_text_atomic
 
