@@ -4,10 +4,13 @@ Several top teams submitted single prompts as the prediction for every row, read
 score of each, then re-weighted their own labelled data so that those same prompts score the same on
 it. Here that is a constrained least-squares problem rather than random subset search:
 
-    minimise_u  || S^T u / N - t ||^2  +  spread * ||u - 1||^2 / N     s.t.  u >= 0,  mean(u) = 1
+    minimise_u  || S^T u / N - t ||^2 / (P mean(t^2))  +  spread * ||u - 1||^2 / N
+    subject to  u >= 0,  mean(u) = 1
 
 with S [N, P] the SCS of each probe prompt (column) against each pool row's true prompt (row), t [P]
-the probes' leaderboard scores and u [N] the row weights (1 = uniform). ``spread`` trades fit for
+the probes' leaderboard scores and u [N] the row weights (1 = uniform). The fit term is relative
+(divided by the probes' mean square score), so one ``spread`` suits sentence-t5 scores near 0.6 and
+MiniLM scores near 0.05 alike. ``spread`` trades fit for
 weights that stay near uniform (a larger effective sample size, ESS = (sum u)^2 / sum u^2).
 
 Worked example: two rows, one probe scoring [0.2, 0.6] on them with target 0.5 and spread -> 0:
@@ -53,14 +56,15 @@ def solve_weights(
     s = np.asarray(scores, dtype=np.float64)
     t = np.asarray(targets, dtype=np.float64)
     n = len(s)
+    scale = len(t) * float(np.mean(t**2)) or 1.0
 
     def grad(u: np.ndarray) -> np.ndarray:
-        return 2.0 / n * (s @ (s.T @ u / n - t)) + 2.0 * spread / n * (u - 1.0)
+        return 2.0 / (n * scale) * (s @ (s.T @ u / n - t)) + 2.0 * spread / n * (u - 1.0)
 
     def loss(u: np.ndarray) -> float:
-        return float(np.sum((s.T @ u / n - t) ** 2) + spread / n * np.sum((u - 1.0) ** 2))
+        return float(np.sum((s.T @ u / n - t) ** 2) / scale + spread / n * np.sum((u - 1.0) ** 2))
 
-    lipschitz = 2.0 / n**2 * np.linalg.norm(s, 2) ** 2 + 2.0 * spread / n
+    lipschitz = 2.0 / (n**2 * scale) * np.linalg.norm(s, 2) ** 2 + 2.0 * spread / n
     u = y = np.ones(n)
     momentum, previous = 1.0, loss(u)
     for _ in range(iters):
