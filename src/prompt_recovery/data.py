@@ -86,6 +86,8 @@ def validate_rows(
             f"{source}: missing column(s) {missing}; found {list(df.columns)}. "
             f"Fix: the file needs columns {list(require)} (header row, exact names)."
         )
+    if len(df) == 0:
+        raise DataError(f"{source}: no rows (only a header, or an empty file). Fix: give it at least one row.")
     df = df.copy()
     if "id" not in df.columns:
         df.insert(0, "id", [str(i) for i in range(len(df))])

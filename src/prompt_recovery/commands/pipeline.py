@@ -1,0 +1,130 @@
+"""``prompt-recovery train``, ``predict`` and ``evaluate``: the recovery pipeline end to end."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm.auto import tqdm
+
+from prompt_recovery.commands import DEFAULT_CACHE, CacheOpt, app, show_progress, user_errors
+
+ModelOpt = Annotated[Path, typer.Option("--model", help="Model folder written by `train`.")]
+
+
+@app.command()
+def train(
+    labelled: Annotated[
+        Path, typer.Argument(help="Rows with original_text, rewritten_text, rewrite_prompt (id optional).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+    config: Annotated[Path | None, typer.Option(help="Pipeline TOML (members, encoder, suffix).")] = None,
+    encoder: Annotated[str | None, typer.Option(help="Override the config's encoder.")] = None,
+    cache_dir: CacheOpt = DEFAULT_CACHE,
+) -> None:
+    """Fit the predictors, choose the ensemble on a validation split, and save the model folder."""
+    from prompt_recovery.data import LABELLED_COLUMNS, read_rows
+    from prompt_recovery.pipeline import PipelineConfig
+    from prompt_recovery.pipeline import train as run
+
+    with user_errors():
+        rows = read_rows(labelled, require=LABELLED_COLUMNS)
+        cfg = PipelineConfig.from_toml(config) if config else PipelineConfig()
+        if encoder:
+            cfg.encoder = encoder
+        start = time.perf_counter()
+        pipeline = run(rows, cfg, cache_dir=str(cache_dir), show_progress=show_progress())
+        pipeline.save(out)
+    typer.echo(f"trained on {len(rows)} rows in {time.perf_counter() - start:.0f}s -> {out}")
+    for name, value in pipeline.validation.items():
+        typer.echo(f"  validation {name:<12} {value:.4f}")
+    typer.echo(f"  ensemble order: {' + '.join(pipeline.order)}")
+
+
+@app.command()
+def predict(
+    data: Annotated[Path, typer.Argument(help="Rows with id, original_text, rewritten_text.")],
+    model: ModelOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Submission CSV (id, rewrite_prompt).")],
+    chunk: Annotated[int, typer.Option(help="Rows per resumable chunk.")] = 256,
+    time_budget: Annotated[
+        float | None, typer.Option(help="Seconds; rows left when it runs out get the mean prompt.")
+    ] = None,
+    cache_dir: CacheOpt = DEFAULT_CACHE,
+) -> None:
+    """Predict a prompt for every row. Resumable: a rerun continues from OUTPUT.partial.jsonl."""
+    from prompt_recovery.data import INPUT_COLUMNS, read_rows, write_submission
+    from prompt_recovery.pipeline import FALLBACK, Pipeline
+
+    with user_errors():
+        rows = read_rows(data, require=INPUT_COLUMNS)
+        pipeline = Pipeline.load(model, cache_dir=cache_dir)
+        partial = output.with_name(output.name + ".partial.jsonl")
+        done: dict[str, str] = {}
+        if partial.exists():
+            for line in partial.read_text(encoding="utf-8").splitlines():
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a torn last line from a killed run
+                done[rec["id"]] = rec["rewrite_prompt"]
+        todo = rows[~rows["id"].isin(done)]
+        constant = pipeline.members.get("constant")
+        mean_prompt = getattr(constant, "text", "") or FALLBACK
+        deadline = None if time_budget is None else time.monotonic() + time_budget
+        with partial.open("a", encoding="utf-8") as fh:
+            starts = range(0, len(todo), chunk)
+            for start in tqdm(starts, desc="Predicting", unit="chunk", disable=not show_progress()):
+                part = todo.iloc[start : start + chunk]
+                if deadline is not None and time.monotonic() > deadline:
+                    texts = [mean_prompt] * len(part)
+                else:
+                    texts, _ = pipeline.predict(part)
+                for rid, text in zip(part["id"], texts, strict=True):
+                    fh.write(json.dumps({"id": rid, "rewrite_prompt": text}) + "\n")
+                    done[rid] = text
+                fh.flush()
+        write_submission(output, rows["id"], [done[i] for i in rows["id"]])
+        partial.unlink()
+    typer.echo(f"wrote {len(rows)} predictions to {output}")
+
+
+@app.command()
+def evaluate(
+    labelled: Annotated[
+        Path, typer.Argument(help="Labelled rows (id, original_text, rewritten_text, rewrite_prompt).")
+    ],
+    model: ModelOpt,
+    per_row: Annotated[Path | None, typer.Option(help="Write every row's scores per predictor here (CSV).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    cache_dir: CacheOpt = DEFAULT_CACHE,
+) -> None:
+    """Score every member and the ensemble on labelled rows: mean SCS and bootstrap 95% CI."""
+    from prompt_recovery.data import read_rows, write_table_atomic
+    from prompt_recovery.metric import summarize
+    from prompt_recovery.pipeline import Pipeline
+    from prompt_recovery.scoring import score_prompts
+
+    with user_errors():
+        rows = read_rows(labelled, require=("id", "original_text", "rewritten_text", "rewrite_prompt"))
+        pipeline = Pipeline.load(model, cache_dir=cache_dir)
+        ensemble, outputs = pipeline.predict(rows)
+        truths = list(rows["rewrite_prompt"])
+        table = rows[["id", "rewrite_prompt"]].copy()
+        results = {}
+        for name, texts in [*outputs.items(), ("ensemble", ensemble)]:
+            filled = pipeline.combine({**outputs, name: texts}, [name]) if name != "ensemble" else texts
+            scores = score_prompts(pipeline.embedder, filled, truths)
+            table[f"{name}_prediction"], table[f"{name}_score"] = filled, scores
+            results[name] = summarize(scores).as_dict()
+        if per_row is not None:
+            write_table_atomic(table, per_row)
+    if as_json:
+        typer.echo(json.dumps({"encoder": pipeline.config.encoder, "predictors": results}))
+        return
+    typer.echo(f"{'predictor':<14} {'mean SCS':>9} {'95% CI':>19}   n={len(rows)}  encoder={pipeline.config.encoder}")
+    for name, r in results.items():
+        typer.echo(f"{name:<14} {r['mean']:>9.4f}   [{r['ci_low']:.4f}, {r['ci_high']:.4f}]")

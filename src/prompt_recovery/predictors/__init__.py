@@ -1,0 +1,12 @@
+"""Predictors, chosen by name. A new predictor is a new file plus one line in ``PREDICTORS``."""
+
+from __future__ import annotations
+
+from prompt_recovery.predictors.base import Features, Predictor
+from prompt_recovery.predictors.constant import Constant
+from prompt_recovery.predictors.regression import Regression
+from prompt_recovery.predictors.retrieval import Retrieval
+
+PREDICTORS: dict[str, type[Predictor]] = {p.kind: p for p in (Constant, Retrieval, Regression)}
+
+__all__ = ["PREDICTORS", "Constant", "Features", "Predictor", "Regression", "Retrieval"]

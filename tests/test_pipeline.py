@@ -1,0 +1,125 @@
+"""The recovery pipeline: save/load round trips, fallbacks, the never-blank guarantee, the commands."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from prompt_recovery.cli import app
+from prompt_recovery.errors import PromptRecoveryError
+from prompt_recovery.pipeline import FALLBACK, Pipeline, PipelineConfig, train
+from prompt_recovery.predictors import Features, Retrieval
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "demo.csv"
+FAST = [
+    {"kind": "constant", "text": "Rewrite the text in a new style."},
+    {"kind": "retrieval", "k": 3},
+    {"kind": "regression", "epochs": 3, "hidden": 32},
+]
+
+
+def labelled() -> pd.DataFrame:
+    df = pd.read_csv(DEMO, dtype=str)
+    # 24 rows: the demo rows twice, the second copy with its own ids
+    return pd.concat([df, df.assign(id=df["id"] + "b")], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    cache = str(tmp_path_factory.mktemp("cache"))
+    return train(labelled(), PipelineConfig(members=[dict(m) for m in FAST]), cache_dir=cache)
+
+
+def test_save_load_round_trip(pipeline, tmp_path):
+    pipeline.save(tmp_path / "m")
+    again = Pipeline.load(tmp_path / "m")
+    rows = labelled().head(5)
+    assert again.predict(rows) == pipeline.predict(rows)
+    assert again.order == pipeline.order
+    f = Features.of(rows, pipeline.embedder)
+    np.testing.assert_allclose(
+        again.members["regression"].predict_vectors(f, again.embedder),
+        pipeline.members["regression"].predict_vectors(f, pipeline.embedder),
+        atol=1e-6,
+    )
+
+
+def test_a_failing_member_falls_back_and_nothing_is_blank(pipeline, monkeypatch):
+    rows = labelled().head(4)
+
+    def boom(self, rows, embedder):
+        raise RuntimeError("server down")
+
+    monkeypatch.setattr(Retrieval, "predict", boom)
+    preds, outputs = pipeline.predict(rows)
+    assert outputs["retrieval"] == [""] * 4
+    assert all(p.strip() for p in preds)
+
+
+def test_all_members_blank_gives_the_fallback(pipeline):
+    outputs = {name: ["", ""] for name in pipeline.members}
+    assert pipeline.combine(outputs) == [FALLBACK, FALLBACK]
+    outputs["constant"] = ["mean prompt", "mean prompt"]
+    assert pipeline.combine(outputs, order=["retrieval"]) == ["mean prompt", "mean prompt"]
+
+
+def test_missing_model_dir_and_bad_config(tmp_path):
+    with pytest.raises(PromptRecoveryError, match="no trained model"):
+        Pipeline.load(tmp_path / "nothing")
+    bad = tmp_path / "p.toml"
+    bad.write_text('[[member]]\nkind = "oracle"\n')
+    with pytest.raises(PromptRecoveryError, match="unknown"):
+        PipelineConfig.from_toml(bad)
+
+
+def test_train_needs_rows():
+    with pytest.raises(PromptRecoveryError, match="at least 10"):
+        train(labelled().head(3))
+
+
+def test_commands_end_to_end(tmp_path):
+    runner = CliRunner()
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(
+        "\n".join("[[member]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in m.items()) + "\n" for m in FAST)
+    )
+    data = tmp_path / "train.csv"
+    labelled().to_csv(data, index=False)
+    model, sub = tmp_path / "model", tmp_path / "sub.csv"
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    res = runner.invoke(app, ["train", str(data), "--out", str(model), "--config", str(cfg), *cache])
+    assert res.exit_code == 0, res.output
+    inputs = tmp_path / "in.csv"
+    labelled().drop(columns=["rewrite_prompt"]).to_csv(inputs, index=False)
+    res = runner.invoke(app, ["predict", str(inputs), "--model", str(model), "-o", str(sub), "--chunk", "5", *cache])
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(sub)
+    assert list(out["id"]) == list(labelled()["id"]) and out["rewrite_prompt"].str.strip().all()
+    assert not (tmp_path / "sub.csv.partial.jsonl").exists()
+    res = runner.invoke(app, ["evaluate", str(data), "--model", str(model), "--json", *cache])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)["predictors"]
+    assert set(report) == {"constant", "retrieval", "regression", "ensemble"}
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id,original_text,rewritten_text\n")
+    res = runner.invoke(app, ["predict", str(empty), "--model", str(model), "-o", str(tmp_path / "e.csv"), *cache])
+    assert res.exit_code == 2 and "no rows" in res.output
+    res = runner.invoke(app, ["predict", str(inputs), "--model", str(tmp_path / "nope"), "-o", str(sub), *cache])
+    assert res.exit_code == 2 and "no trained model" in res.output
+
+
+def test_predict_resumes_from_partial_file(tmp_path, pipeline):
+    pipeline.save(tmp_path / "m")
+    inputs = tmp_path / "in.csv"
+    labelled().drop(columns=["rewrite_prompt"]).to_csv(inputs, index=False)
+    sub = tmp_path / "sub.csv"
+    partial = tmp_path / "sub.csv.partial.jsonl"
+    partial.write_text(json.dumps({"id": "d01", "rewrite_prompt": "from an earlier run"}) + "\n" + '{"id": "d0')
+    args = ["predict", str(inputs), "--model", str(tmp_path / "m"), "-o", str(sub), "--cache-dir", str(tmp_path)]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(sub).set_index("id")["rewrite_prompt"]
+    assert out["d01"] == "from an earlier run" and len(out) == 24
