@@ -19,9 +19,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# Train on the corpus train split, predict the 12 held-out demo rows, score and evaluate them (MiniLM proxy).
 demo: setup
+	$(BIN)/prompt-recovery train data/corpus/corpus.csv --split-file data/corpus/splits.csv --split train \
+		--config data/demo/pipeline.toml --out .demo/model
+	$(BIN)/prompt-recovery predict data/demo/demo.csv --model .demo/model -o .demo/submission.csv
+	$(BIN)/prompt-recovery score data/demo/demo.csv .demo/submission.csv --per-row .demo/rows.csv
 	$(BIN)/prompt-recovery score data/demo/demo.csv data/demo/constant_guess.csv
-	$(BIN)/prompt-recovery score data/demo/demo.csv data/demo/close_guess.csv --per-row .demo_rows.csv
+	$(BIN)/prompt-recovery evaluate data/demo/demo.csv --model .demo/model
 
 test: setup
 	$(BIN)/python -m pytest
