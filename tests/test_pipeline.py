@@ -103,6 +103,13 @@ def test_commands_end_to_end(tmp_path):
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)["predictors"]
     assert set(report) == {"constant", "retrieval", "regression", "ensemble"}
+    weights = tmp_path / "w.csv"
+    pd.DataFrame({"id": labelled()["id"], "weight": [1.0] * 12 + [0.0] * 12}).to_csv(weights, index=False)
+    res = runner.invoke(
+        app, ["evaluate", str(data), "--model", str(model), "--json", "--weights", str(weights), *cache]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["predictors"]["constant"]["n"] == 24
     empty = tmp_path / "empty.csv"
     empty.write_text("id,original_text,rewritten_text\n")
     res = runner.invoke(app, ["predict", str(empty), "--model", str(model), "-o", str(tmp_path / "e.csv"), *cache])

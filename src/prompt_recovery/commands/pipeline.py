@@ -109,16 +109,18 @@ def evaluate(
     model: ModelOpt,
     per_row: Annotated[Path | None, typer.Option(help="Write every row's scores per predictor here (CSV).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    weights: Annotated[Path | None, typer.Option(help="Row weights (id, weight), e.g. from calibrate.")] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
 ) -> None:
     """Score every member and the ensemble on labelled rows: mean SCS and bootstrap 95% CI."""
-    from prompt_recovery.data import read_rows, write_table_atomic
+    from prompt_recovery.data import read_rows, read_weights, write_table_atomic
     from prompt_recovery.metric import summarize
     from prompt_recovery.pipeline import Pipeline
     from prompt_recovery.scoring import score_prompts
 
     with user_errors():
         rows = read_rows(labelled, require=("id", "original_text", "rewritten_text", "rewrite_prompt"))
+        row_weights = None if weights is None else read_weights(weights, list(rows["id"]))
         pipeline = Pipeline.load(model, cache_dir=cache_dir)
         ensemble, outputs = pipeline.predict(rows)
         truths = list(rows["rewrite_prompt"])
@@ -128,7 +130,7 @@ def evaluate(
             filled = pipeline.combine({**outputs, name: texts}, [name]) if name != "ensemble" else texts
             scores = score_prompts(pipeline.embedder, filled, truths)
             table[f"{name}_prediction"], table[f"{name}_score"] = filled, scores
-            results[name] = summarize(scores).as_dict()
+            results[name] = summarize(scores, row_weights).as_dict()
         if per_row is not None:
             write_table_atomic(table, per_row)
     if as_json:

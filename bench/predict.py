@@ -1,0 +1,55 @@
+"""Prediction speed and memory of the default CPU pipeline on 1,300 rows (the competition's test size).
+
+Trains the default pipeline (mean prompt, retrieval, regression) on the corpus train split, then
+predicts 1,300 rows drawn from the whole corpus (with replacement past its size; speed does not care
+which rows) with a cold embedding cache, and prints rows/s and the peak resident memory of the
+process. Target (issue 5): at most 20 minutes and 4 GB on 2 cores.
+
+    .venv/bin/python bench/predict.py [--rows 1300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from prompt_recovery.pipeline import PipelineConfig, train
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1300)
+    args = parser.parse_args()
+    corpus = pd.read_csv(CORPUS / "corpus.csv", dtype=str, keep_default_na=False)
+    splits = pd.read_csv(CORPUS / "splits.csv", dtype=str).set_index("id")["split"]
+    train_rows = corpus[corpus["id"].map(splits) == "train"].reset_index(drop=True)
+    rows = corpus.sample(n=args.rows, replace=args.rows > len(corpus), random_state=0).reset_index(drop=True)
+    rows["id"] = [f"r{i}" for i in range(len(rows))]
+    rows = rows.drop(columns=["rewrite_prompt"])
+
+    with tempfile.TemporaryDirectory() as cache:
+        t0 = time.perf_counter()
+        pipeline = train(train_rows, PipelineConfig(), cache_dir=cache)
+        t_train = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as cache:  # cold cache: every text is encoded
+        pipeline.embedder.cache = None
+        t0 = time.perf_counter()
+        predictions, _ = pipeline.predict(rows)
+        t_predict = time.perf_counter() - t0
+    assert all(p.strip() for p in predictions)
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"train: {len(train_rows)} rows in {t_train:.0f}s (default pipeline: {', '.join(pipeline.members)})")
+    print(f"predict: {len(rows)} rows in {t_predict:.1f}s = {len(rows) / t_predict:.1f} rows/s (target: <= 1200s)")
+    print(f"peak resident memory of the process: {peak_gb:.2f} GB (target: <= 4 GB)")
+    print(f"ensemble order: {' + '.join(pipeline.order)}; validation: {pipeline.validation}")
+
+
+if __name__ == "__main__":
+    main()
