@@ -110,6 +110,7 @@ def evaluate(
     per_row: Annotated[Path | None, typer.Option(help="Write every row's scores per predictor here (CSV).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     weights: Annotated[Path | None, typer.Option(help="Row weights (id, weight), e.g. from calibrate.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write an HTML report (plots, best and worst rows) here.")] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
 ) -> None:
     """Score every member and the ensemble on labelled rows: mean SCS and bootstrap 95% CI."""
@@ -133,6 +134,12 @@ def evaluate(
             results[name] = summarize(scores, row_weights).as_dict()
         if per_row is not None:
             write_table_atomic(table, per_row)
+        if report is not None:
+            from prompt_recovery.report import write_report
+
+            write_report(
+                report, table, results, f"prompt-recovery evaluation: {labelled.name} ({pipeline.config.encoder})"
+            )
     if as_json:
         typer.echo(json.dumps({"encoder": pipeline.config.encoder, "predictors": results}))
         return
