@@ -80,10 +80,10 @@ def main() -> None:
 
             results = {
                 "mean prompt (string)": as_string(constant.predict(va, emb)),
-                "retrieval medoid of top-k (string)": as_string(retrieval.predict(va, emb)),
+                "retrieval, vector inverted: up to 3 train prompts joined (string)": as_string(retrieval.predict(va, emb)),
                 f"retrieval mean of top-{args.k} (vector)": as_vector(retrieval.predict_vectors(va, emb)),
                 "regression MLP (vector)": as_vector(regression.predict_vectors(va, emb)),
-                "regression MLP + inversion to a train prompt (string)": as_string(regression.predict(va, emb)),
+                "regression MLP, vector inverted the same way (string)": as_string(regression.predict(va, emb)),
             }
             for predictor_name, s in results.items():
                 rows.append({"predictor": predictor_name, "trained on": source, "scored on": val, "mean SCS": s.mean()})

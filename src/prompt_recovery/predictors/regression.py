@@ -7,7 +7,8 @@ metric, the second keeps early gradients useful when cosines are small. Trains i
 for a few thousand rows.
 
 Options: ``hidden`` (512), ``epochs`` (60), ``lr`` (1e-3), ``weight_decay`` (1e-4), ``dropout`` (0.1),
-``seed`` (0), ``invert_steps`` (0: pick the closest bank prompt; >0 adds token-search steps).
+``seed`` (0), ``join`` (3: up to three training prompts joined, see ``invert.py``), ``invert_steps``
+(0; >0 adds token-search steps against the predicted vector).
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ class Regression(Predictor):
     def predict(self, rows: Features, embedder: Embedder, extra: list[list[str]] | None = None) -> list[str]:
         steps = int(self.options.get("invert_steps", 0))
         vectors = self.predict_vectors(rows, embedder)
-        return invert(embedder, vectors, self.bank, self.bank_vecs, extra, steps, self.options.get("cache_dir"))
+        join = int(self.options.get("join", 3))
+        return invert(
+            embedder, vectors, self.bank, self.bank_vecs, extra, steps, join, cache_dir=self.options.get("cache_dir")
+        )
 
     def state(self) -> dict[str, Any]:
         return {

@@ -2,12 +2,12 @@
 
 Each row is keyed by its edit direction, unit(E(rewritten) - E(original)). For a new row the ``k``
 most similar training rows vote: the predicted *vector* is the normalised mean of their prompt
-embeddings, and the predicted *string* is the neighbour prompt closest to that vector (a medoid, which
-keeps more of the vector's score than the single nearest neighbour's prompt).
+embeddings, and the predicted *string* is that vector inverted (``invert.py``): up to ``join`` (3)
+training prompts closest to it, joined greedily while the score rises.
 
-Options: ``k`` (default 20), ``match``: ``edit`` (neighbours' edit directions, default) or ``prompt``
-(the edit direction against the prompt embeddings themselves, the zero-shot variant that needs no
-texts in the bank).
+Options: ``k`` (default 20), ``join`` (3), ``invert_steps`` (0), ``match``: ``edit`` (neighbours' edit
+directions, default) or ``prompt`` (the edit direction against the prompt embeddings themselves, the
+zero-shot variant that needs no texts in the bank).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.predictors.base import Features, Predictor
+from prompt_recovery.predictors.invert import invert
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -42,10 +43,11 @@ class Retrieval(Predictor):
         return unit(self.prompt_vecs[self._neighbours(rows)].mean(axis=1))
 
     def predict(self, rows: Features, embedder: Embedder) -> list[str]:
-        top = self._neighbours(rows)
-        target = unit(self.prompt_vecs[top].mean(axis=1))
-        closeness = np.abs(np.einsum("nkd,nd->nk", self.prompt_vecs[top], target))
-        return [self.prompts[top[i, j]] for i, j in enumerate(closeness.argmax(axis=1))]
+        vectors = self.predict_vectors(rows, embedder)
+        join = int(self.options.get("join", 3))
+        return invert(
+            embedder, vectors, self.prompts, self.prompt_vecs, join=join, steps=int(self.options.get("invert_steps", 0))
+        )
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "prompts": self.prompts}
