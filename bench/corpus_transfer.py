@@ -8,8 +8,9 @@ Two training sources, two validation sets, three simple predictors, MiniLM proxy
   the other 20% of the GPT-3.5 triples (every prompt unseen);
 - predictors (the library's own, ``prompt_recovery.predictors``): the constant mean prompt (guided
   token search on the source's prompts), retrieval (top-20 neighbours by the edit direction
-  E(rewritten) - E(original): the medoid prompt as a string, the mean prompt embedding as a vector),
-  and the regression MLP (its vector, and that vector inverted to the closest training prompt).
+  E(rewritten) - E(original): the mean of their prompt embeddings as a vector, and that vector inverted
+  to a string by joining up to 3 training prompts),
+  and the regression MLP (its vector, and that vector inverted the same way).
   Vector rows are scored in embedding space (what an ideal inversion would keep), strings as strings.
 
     .venv/bin/python bench/corpus_transfer.py [--search-seconds 60]
@@ -80,7 +81,7 @@ def main() -> None:
 
             results = {
                 "mean prompt (string)": as_string(constant.predict(va, emb)),
-                "retrieval, vector inverted: up to 3 train prompts joined (string)": as_string(retrieval.predict(va, emb)),
+                "retrieval, vector inverted: 3 train prompts joined (string)": as_string(retrieval.predict(va, emb)),
                 f"retrieval mean of top-{args.k} (vector)": as_vector(retrieval.predict_vectors(va, emb)),
                 "regression MLP (vector)": as_vector(regression.predict_vectors(va, emb)),
                 "regression MLP, vector inverted the same way (string)": as_string(regression.predict(va, emb)),
