@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import io
+import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -211,3 +212,29 @@ def read_probes(path: str | Path) -> pd.DataFrame:
     except ValueError:
         raise DataError(f"{path}, column 'score': not a number somewhere. Fix: scores like 0.62.") from None
     return df
+
+
+def read_texts(
+    path: str | Path, column: str = "rewrite_prompt", what: str = "target prompts", flag: str = "--column"
+) -> list[str]:
+    """Non-empty, stripped texts from a .txt file (one per line), a JSON list of strings, or a table column."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        texts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    elif suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+            raise DataError(f"{path}: expected a JSON list of strings")
+        texts = [x.strip() for x in data]
+    else:
+        df = read_table(path)
+        if column not in df.columns:
+            raise DataError(f"{path}: no column {column!r}; found {list(df.columns)}. Fix: pass {flag} NAME.")
+        texts = [str(x).strip() for x in df[column] if x is not None]
+    texts = [t for t in texts if t]
+    if not texts:
+        raise DataError(f"{path}: no non-empty {what} found")
+    return texts

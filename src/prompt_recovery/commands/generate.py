@@ -1,0 +1,122 @@
+"""``prompt-recovery generate``: synthetic (original, prompt, rewrite) triples; ``generate prompts``: new prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from tqdm.auto import tqdm
+
+from prompt_recovery.commands import app, show_progress, user_errors
+from prompt_recovery.commands._llm import (
+    BaseUrlOpt,
+    ConcurrencyOpt,
+    LLMOpt,
+    ModelNameOpt,
+    TemplateOpt,
+    TimeoutOpt,
+    build_llm,
+)
+
+generate_app = typer.Typer(no_args_is_help=False, help="Generate synthetic data with an LLM.")
+app.add_typer(generate_app, name="generate")
+
+OutOpt = Annotated[Path, typer.Option("--out", help="Output .jsonl or .csv; a rerun resumes it.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed for the sampled pairs and the model.")]
+MaxTokensOpt = Annotated[int, typer.Option(help="Most tokens per answer.")]
+TemperatureOpt = Annotated[float, typer.Option(help="0 is greedy.")]
+
+
+@generate_app.callback(invoke_without_command=True)
+def generate(
+    ctx: typer.Context,
+    originals: Annotated[
+        Path | None, typer.Option(help="Original texts: .txt (one per line), .json list, or a table.")
+    ] = None,
+    prompts: Annotated[Path | None, typer.Option(help="Prompt bank: .txt, .json list, or a table.")] = None,
+    n: Annotated[int, typer.Option("-n", help="Rows to produce (in all, counting rows already in --out).")] = 20,
+    out: Annotated[Path | None, typer.Option("--out", help="Output .jsonl or .csv; a rerun resumes it.")] = None,
+    originals_column: Annotated[str, typer.Option(help="Column of --originals when it is a table.")] = "original_text",
+    prompts_column: Annotated[str, typer.Option(help="Column of --prompts when it is a table.")] = "rewrite_prompt",
+    llm: LLMOpt = "embedded",
+    model: ModelNameOpt = None,
+    base_url: BaseUrlOpt = None,
+    template: TemplateOpt = "auto",
+    concurrency: ConcurrencyOpt = None,
+    timeout: TimeoutOpt = 120.0,
+    max_tokens: MaxTokensOpt = 384,
+    temperature: TemperatureOpt = 0.0,
+    seed: SeedOpt = 0,
+) -> None:
+    """Sample N distinct (original, prompt) pairs with --seed, have the LLM rewrite each original by its
+    prompt, and append every finished row to --out. Killed and rerun with the same flags, it resumes:
+    no duplicate, no lost row. Columns: id, original_text, rewrite_prompt, rewritten_text, finish_reason, llm."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from prompt_recovery.data import read_texts
+    from prompt_recovery.generate import REWRITE_COLUMNS, generate_rewrites, plan_pairs
+    from prompt_recovery.llm import GenerationConfig
+    from prompt_recovery.rowlog import RowLog
+
+    missing = [
+        flag for flag, value in (("--originals", originals), ("--prompts", prompts), ("--out", out)) if not value
+    ]
+    if missing:
+        typer.echo(f"error: missing {', '.join(missing)} (see prompt-recovery generate --help)", err=True)
+        raise typer.Exit(2)
+    assert originals and prompts and out
+    with user_errors():
+        texts = read_texts(originals, originals_column, "original texts", "--originals-column")
+        bank = read_texts(prompts, prompts_column, "prompts", "--prompts-column")
+        jobs = plan_pairs(texts, bank, n, seed)
+        rowlog = RowLog(out, REWRITE_COLUMNS)
+        left = sum(job.id not in rowlog.done for job in jobs)
+        if left == 0:
+            typer.echo(f"{out} already holds all {n} rows")
+            return
+        config = GenerationConfig(max_tokens=max_tokens, temperature=temperature, seed=seed)
+        with (
+            build_llm(llm, model, base_url, template, concurrency, timeout) as backend,
+            tqdm(total=n, initial=n - left, desc="Generating", unit="row", disable=not show_progress()) as bar,
+        ):
+            written = generate_rewrites(backend, jobs, rowlog, config, progress=bar.update)
+    typer.echo(f"wrote {written} rows ({n} in all) to {out}")
+
+
+@generate_app.command("prompts")
+def generate_prompts_command(
+    bank: Annotated[Path, typer.Option(help="Example prompts: .txt, .json list, or a table.")],
+    out: OutOpt,
+    n: Annotated[int, typer.Option("-n", help="New prompts to produce (in all).")] = 20,
+    column: Annotated[str, typer.Option(help="Column of --bank when it is a table.")] = "rewrite_prompt",
+    shots: Annotated[int, typer.Option(help="Bank prompts shown per request.")] = 8,
+    llm: LLMOpt = "embedded",
+    model: ModelNameOpt = None,
+    base_url: BaseUrlOpt = None,
+    template: TemplateOpt = "auto",
+    concurrency: ConcurrencyOpt = None,
+    timeout: TimeoutOpt = 120.0,
+    max_tokens: MaxTokensOpt = 48,
+    temperature: TemperatureOpt = 0.9,
+    seed: SeedOpt = 0,
+) -> None:
+    """Invent new rewrite prompts in the style of a bank (few-shot), skipping any already in the bank or
+    the output. Resumable like ``generate``. Columns: id, rewrite_prompt, llm."""
+    from prompt_recovery.data import read_texts
+    from prompt_recovery.generate import PROMPT_COLUMNS, generate_prompts
+    from prompt_recovery.llm import GenerationConfig
+    from prompt_recovery.rowlog import RowLog
+
+    with user_errors():
+        examples = read_texts(bank, column, "prompts")
+        rowlog = RowLog(out, PROMPT_COLUMNS)
+        config = GenerationConfig(max_tokens=max_tokens, temperature=temperature, seed=seed)
+        with (
+            build_llm(llm, model, base_url, template, concurrency, timeout) as backend,
+            tqdm(
+                total=n, initial=min(n, len(rowlog.rows)), desc="Prompts", unit="prompt", disable=not show_progress()
+            ) as bar,
+        ):
+            added = generate_prompts(backend, examples, n, rowlog, config, seed=seed, shots=shots, progress=bar.update)
+    typer.echo(f"added {added} prompts ({len(rowlog.rows)} in all) to {out}")
