@@ -30,7 +30,8 @@ class TransformersLLM(LLM):
             raise LLMUnreachable(f"{path}: no such model folder. Fix: pass a local transformers model folder")
         try:
             self.tokenizer: Any = AutoTokenizer.from_pretrained(path, local_files_only=True)
-            self.model: Any = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device).eval()
+            loaded: Any = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+            self.model: Any = loaded.to(device).eval()
         except (OSError, ValueError) as exc:
             raise LLMUnreachable(f"{path}: transformers could not load the model ({exc})") from None
         self.device = device
