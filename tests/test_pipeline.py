@@ -130,3 +130,42 @@ def test_predict_resumes_from_partial_file(tmp_path, pipeline):
     assert res.exit_code == 0, res.output
     out = pd.read_csv(sub).set_index("id")["rewrite_prompt"]
     assert out["d01"] == "from an earlier run" and len(out) == 24
+
+
+def _fewshot(pipeline, **options):
+    from prompt_recovery.predictors import FewShot
+
+    member = FewShot(shots=2, **options)
+    member.fit(Features.of(labelled(), pipeline.embedder), pipeline.embedder)
+    return member
+
+
+def test_fewshot_shows_nearest_examples_and_cleans_answers(pipeline, tmp_path):
+    from prompt_recovery.llm import ScriptedLLM
+
+    member = _fewshot(pipeline)
+    member.llm = ScriptedLLM(lambda request, config: " making it rhyme like a shanty.\nInstruction: more")
+    rows = labelled().head(3)
+    preds = member.predict(Features.of(rows, pipeline.embedder), pipeline.embedder)
+    assert preds == ["Improve this text by making it rhyme like a shanty."] * 3
+    request = member.llm.calls[0]
+    assert isinstance(request, str) and request.endswith("Instruction: Improve this text by")
+    # the row itself is in the bank (twice, as d01 and d01b), so its own prompt is the nearest example
+    assert request.count(rows["rewrite_prompt"].iloc[0]) >= 1
+    again = type(member).restore(member.state(), member.arrays())
+    again.llm = member.llm
+    assert again.predict(Features.of(rows, pipeline.embedder), pipeline.embedder) == preds
+
+
+def test_fewshot_with_an_unreachable_server_falls_back(pipeline, monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    member = _fewshot(pipeline, llm="openai", base_url=f"http://127.0.0.1:{port}", model="m", retries=0)
+    monkeypatch.setitem(pipeline.members, "fewshot", member)
+    monkeypatch.setattr(pipeline, "order", ["fewshot", *pipeline.order])
+    preds, outputs = pipeline.predict(labelled().head(3))
+    assert outputs["fewshot"] == ["", "", ""]
+    assert all(p.strip() for p in preds)

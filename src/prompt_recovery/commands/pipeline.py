@@ -67,37 +67,28 @@ def predict(
     """Predict a prompt for every row. Resumable: a rerun continues from OUTPUT.partial.jsonl."""
     from prompt_recovery.data import INPUT_COLUMNS, read_rows, write_submission
     from prompt_recovery.pipeline import FALLBACK, Pipeline
+    from prompt_recovery.rowlog import RowLog
 
     with user_errors():
         rows = read_rows(data, require=INPUT_COLUMNS)
         pipeline = Pipeline.load(model, cache_dir=cache_dir)
-        partial = output.with_name(output.name + ".partial.jsonl")
-        done: dict[str, str] = {}
-        if partial.exists():
-            for line in partial.read_text(encoding="utf-8").splitlines():
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn last line from a killed run
-                done[rec["id"]] = rec["rewrite_prompt"]
+        partial = RowLog(output.with_name(output.name + ".partial.jsonl"), ["id", "rewrite_prompt"])
+        done = {row["id"]: row["rewrite_prompt"] for row in partial.rows}  # a torn last line is repaired
         todo = rows[~rows["id"].isin(done)]
         constant = pipeline.members.get("constant")
         mean_prompt = getattr(constant, "text", "") or FALLBACK
         deadline = None if time_budget is None else time.monotonic() + time_budget
-        with partial.open("a", encoding="utf-8") as fh:
-            starts = range(0, len(todo), chunk)
-            for start in tqdm(starts, desc="Predicting", unit="chunk", disable=not show_progress()):
-                part = todo.iloc[start : start + chunk]
-                if deadline is not None and time.monotonic() > deadline:
-                    texts = [mean_prompt] * len(part)
-                else:
-                    texts, _ = pipeline.predict(part)
-                for rid, text in zip(part["id"], texts, strict=True):
-                    fh.write(json.dumps({"id": rid, "rewrite_prompt": text}) + "\n")
-                    done[rid] = text
-                fh.flush()
+        starts = range(0, len(todo), chunk)
+        for start in tqdm(starts, desc="Predicting", unit="chunk", disable=not show_progress()):
+            part = todo.iloc[start : start + chunk]
+            if deadline is not None and time.monotonic() > deadline:
+                texts = [mean_prompt] * len(part)
+            else:
+                texts, _ = pipeline.predict(part)
+            partial.append({"id": rid, "rewrite_prompt": text} for rid, text in zip(part["id"], texts, strict=True))
+            done.update(zip(part["id"], texts, strict=True))
         write_submission(output, rows["id"], [done[i] for i in rows["id"]])
-        partial.unlink()
+        partial.path.unlink()
     typer.echo(f"wrote {len(rows)} predictions to {output}")
 
 

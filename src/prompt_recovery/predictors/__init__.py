@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from prompt_recovery.predictors.base import Features, Predictor
 from prompt_recovery.predictors.constant import Constant
+from prompt_recovery.predictors.fewshot import FewShot
 from prompt_recovery.predictors.regression import Regression
 from prompt_recovery.predictors.retrieval import Retrieval
 
-PREDICTORS: dict[str, type[Predictor]] = {p.kind: p for p in (Constant, Retrieval, Regression)}
+PREDICTORS: dict[str, type[Predictor]] = {p.kind: p for p in (Constant, Retrieval, Regression, FewShot)}
 
-__all__ = ["PREDICTORS", "Constant", "Features", "Predictor", "Regression", "Retrieval"]
+__all__ = ["PREDICTORS", "Constant", "Features", "FewShot", "Predictor", "Regression", "Retrieval"]
