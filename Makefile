@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test test-slow lint bench clean
+.PHONY: setup demo test test-slow lint bench bench-shared clean
 
 setup: $(STAMP)
 
@@ -39,8 +39,18 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# Benchmarks on the shipped corpus (no ../shared needed): calibration, prediction speed, LLM throughput.
 bench: setup
+	$(BIN)/python bench/calibration.py
+	$(BIN)/python bench/predict.py
+	$(BIN)/python bench/llm.py
+
+# Benchmarks that read the development data in ../shared/data/external.
+bench-shared: setup
 	$(BIN)/python bench/encode.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/mean_prompt_quality.py
+	$(BIN)/python bench/corpus_transfer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

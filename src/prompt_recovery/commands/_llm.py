@@ -26,28 +26,3 @@ TemplateOpt = Annotated[
 ]
 ConcurrencyOpt = Annotated[int | None, typer.Option(help="Requests at once (server) or decoding slots (llama.cpp).")]
 TimeoutOpt = Annotated[float, typer.Option(help="Seconds to wait for one server answer.")]
-
-
-def build_llm(
-    llm: str, model: str | None, base_url: str | None, template: str, concurrency: int | None, timeout: float
-):
-    """The backend the flags describe (raises ``LLMError`` with a fix for bad combinations)."""
-    from prompt_recovery.llm import LLMError, load_llm
-
-    if template not in ("auto", "chat", "completion"):
-        raise LLMError(f"--template must be auto, chat or completion, not {template!r}")
-    chat = None if template == "auto" else template == "chat"
-    if llm == "openai":
-        return load_llm(
-            llm,
-            base_url=base_url,
-            model=model,
-            chat=True if chat is None else chat,
-            concurrency=concurrency or 4,
-            timeout=timeout,
-        )
-    if base_url:
-        raise LLMError("--base-url only applies to --llm openai")
-    if llm in ("embedded", "llamacpp"):
-        return load_llm(llm, model=model, chat=chat, parallel=concurrency or 1)
-    return load_llm(llm, model=model, chat=chat)

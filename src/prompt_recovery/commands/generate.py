@@ -16,7 +16,6 @@ from prompt_recovery.commands._llm import (
     ModelNameOpt,
     TemplateOpt,
     TimeoutOpt,
-    build_llm,
 )
 
 generate_app = typer.Typer(no_args_is_help=False, help="Generate synthetic data with an LLM.")
@@ -56,7 +55,7 @@ def generate(
         return
     from prompt_recovery.data import read_texts
     from prompt_recovery.generate import REWRITE_COLUMNS, generate_rewrites, plan_pairs
-    from prompt_recovery.llm import GenerationConfig
+    from prompt_recovery.llm import GenerationConfig, llm_from_options
     from prompt_recovery.rowlog import RowLog
 
     missing = [
@@ -77,7 +76,7 @@ def generate(
             return
         config = GenerationConfig(max_tokens=max_tokens, temperature=temperature, seed=seed)
         with (
-            build_llm(llm, model, base_url, template, concurrency, timeout) as backend,
+            llm_from_options(llm, model, base_url, template, concurrency, timeout) as backend,
             tqdm(total=n, initial=n - left, desc="Generating", unit="row", disable=not show_progress()) as bar,
         ):
             written = generate_rewrites(backend, jobs, rowlog, config, progress=bar.update)
@@ -105,7 +104,7 @@ def generate_prompts_command(
     the output. Resumable like ``generate``. Columns: id, rewrite_prompt, llm."""
     from prompt_recovery.data import read_texts
     from prompt_recovery.generate import PROMPT_COLUMNS, generate_prompts
-    from prompt_recovery.llm import GenerationConfig
+    from prompt_recovery.llm import GenerationConfig, llm_from_options
     from prompt_recovery.rowlog import RowLog
 
     with user_errors():
@@ -113,7 +112,7 @@ def generate_prompts_command(
         rowlog = RowLog(out, PROMPT_COLUMNS)
         config = GenerationConfig(max_tokens=max_tokens, temperature=temperature, seed=seed)
         with (
-            build_llm(llm, model, base_url, template, concurrency, timeout) as backend,
+            llm_from_options(llm, model, base_url, template, concurrency, timeout) as backend,
             tqdm(
                 total=n, initial=min(n, len(rowlog.rows)), desc="Prompts", unit="prompt", disable=not show_progress()
             ) as bar,

@@ -52,6 +52,7 @@ __all__ = [
     "Request",
     "ScriptedLLM",
     "cut_at_stop",
+    "llm_from_options",
     "load_llm",
 ]
 
@@ -99,3 +100,34 @@ def load_llm(name: str = "embedded", **options: Any) -> LLM:
     if name not in BACKENDS:
         raise LLMError(f"unknown LLM backend {name!r}. Fix: use one of {', '.join(sorted(BACKENDS))}")
     return BACKENDS[name](**{k: v for k, v in options.items() if v is not None})
+
+
+def llm_from_options(
+    llm: str = "embedded",
+    model: str | None = None,
+    base_url: str | None = None,
+    template: str = "auto",
+    concurrency: int | None = None,
+    timeout: float = 120.0,
+    retries: int = 3,
+) -> LLM:
+    """The backend that the shared command-line / TOML options describe (``--llm``, ``--model``,
+    ``--base-url``, ``--template auto|chat|completion``, ...); ``LLMError`` with a fix for bad combinations."""
+    if template not in ("auto", "chat", "completion"):
+        raise LLMError(f"template must be auto, chat or completion, not {template!r}")
+    chat = None if template == "auto" else template == "chat"
+    if llm == "openai":
+        return load_llm(
+            llm,
+            base_url=base_url,
+            model=model,
+            chat=True if chat is None else chat,
+            concurrency=concurrency or 4,
+            timeout=timeout,
+            retries=retries,
+        )
+    if base_url:
+        raise LLMError("a base URL only applies to the openai backend. Fix: add --llm openai")
+    if llm in ("embedded", "llamacpp"):
+        return load_llm(llm, model=model, chat=chat, parallel=concurrency or 1)
+    return load_llm(llm, model=model, chat=chat)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from prompt_recovery.embed import Embedder
-from prompt_recovery.llm import LLM, GenerationConfig, LLMError, load_llm
+from prompt_recovery.llm import LLM, GenerationConfig, LLMError, llm_from_options
 from prompt_recovery.llm.templates import DEFAULT_PREFIX, GUESS_STOP, clean_line, guess_request
 from prompt_recovery.predictors.base import Features, Predictor
 
@@ -54,20 +54,15 @@ class FewShot(Predictor):
     def _backend(self) -> LLM:
         if self.llm is None:
             o = self.options
-            name = str(o.get("llm", "embedded"))
-            template = str(o.get("template", "auto"))
-            chat = None if template == "auto" else template == "chat"
-            if name == "openai":
-                self.llm = load_llm(
-                    name,
-                    base_url=o.get("base_url"),
-                    model=o.get("model"),
-                    chat=True if chat is None else chat,
-                    concurrency=int(o.get("concurrency", 4)),
-                    timeout=float(o.get("timeout", 60)),
-                )
-            else:
-                self.llm = load_llm(name, model=o.get("model"), chat=chat)
+            self.llm = llm_from_options(
+                str(o.get("llm", "embedded")),
+                model=o.get("model"),
+                base_url=o.get("base_url"),
+                template=str(o.get("template", "auto")),
+                concurrency=o.get("concurrency"),
+                timeout=float(o.get("timeout", 60)),
+                retries=int(o.get("retries", 3)),
+            )
         return self.llm
 
     def requests(self, rows: Features, chat: bool) -> list[Any]:
