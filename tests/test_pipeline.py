@@ -169,3 +169,46 @@ def test_fewshot_with_an_unreachable_server_falls_back(pipeline, monkeypatch):
     preds, outputs = pipeline.predict(labelled().head(3))
     assert outputs["fewshot"] == ["", "", ""]
     assert all(p.strip() for p in preds)
+
+
+def test_attention_regression_round_trip_and_token_types(pipeline):
+    from prompt_recovery.predictors import Regression
+    from prompt_recovery.predictors.regression import KEPT, NEW, ORIGINAL, token_inputs
+
+    emb = pipeline.embedder
+    rows = pd.DataFrame({"original_text": ["the cat sat"], "rewritten_text": ["the cat sang loudly"]})
+    ids, types = token_inputs(emb, Features(rows, np.zeros((1, 1)), np.zeros((1, 1))), 96, 32)
+    rewritten = emb.tokenizer.encode_plain("the cat sang loudly")
+    original = emb.tokenizer.encode_plain("the cat sat")
+    assert ids[0, : len(rewritten) + len(original)].tolist() == rewritten + original
+    kinds = types[0].tolist()
+    assert kinds[:2] == [KEPT, KEPT] and NEW in kinds[2 : len(rewritten)]
+    assert kinds[len(rewritten) : len(rewritten) + len(original)] == [ORIGINAL] * len(original)
+
+    train_features = Features.of(labelled(), emb)
+    member = Regression(arch="attention", epochs=2, hidden=16, heads=2)
+    member.fit(train_features, emb)
+    again = Regression.restore(member.state(), member.arrays())
+    np.testing.assert_allclose(
+        again.predict_vectors(train_features, emb), member.predict_vectors(train_features, emb), atol=1e-5
+    )
+
+
+def test_blend_averages_member_vectors_and_round_trips(pipeline):
+    from prompt_recovery.predictors import Blend
+
+    emb = pipeline.embedder
+    features = Features.of(labelled(), emb)
+    parts = [{"kind": "retrieval", "k": 3, "weight": 2.0}, {"kind": "regression", "epochs": 2, "hidden": 16}]
+    blend = Blend(parts=parts, join=2)
+    blend.fit(features, emb)
+    retrieval, regression = (part for _, part in blend.parts)
+    expected = 2 * retrieval.predict_vectors(features, emb) + regression.predict_vectors(features, emb)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(blend.predict_vectors(features, emb), expected, atol=1e-6)
+    again = Blend.restore(blend.state(), blend.arrays())
+    rows = Features.of(labelled().head(4), emb)
+    assert again.predict(rows, emb) == blend.predict(rows, emb)
+    assert all(s.strip() for s in again.predict(rows, emb))
+    with pytest.raises(ValueError, match="vector predictor"):
+        Blend(parts=[{"kind": "constant"}])
