@@ -13,6 +13,8 @@ Configured by a small TOML file (or the defaults below)::
     k = 20
     [[member]]
     kind = "regression"
+    [[member]]
+    kind = "blend"                    # 2 x retrieval + attention regression vectors, inverted once
 
 Training fits every member on the train part, chooses the ensemble on the validation part (greedy:
 start from the best member, append a member's output while the mean score rises; the mean prompt
@@ -43,7 +45,7 @@ from prompt_recovery.scoring import score_prompts
 logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 FALLBACK = "Rewrite the following text in a different style."
-DEFAULT_MEMBERS = [{"kind": "constant"}, {"kind": "retrieval"}, {"kind": "regression"}]
+DEFAULT_MEMBERS = [{"kind": "constant"}, {"kind": "retrieval"}, {"kind": "regression"}, {"kind": "blend"}]
 
 
 @dataclass
