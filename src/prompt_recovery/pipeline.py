@@ -14,7 +14,7 @@ Configured by a small TOML file (or the defaults below)::
     [[member]]
     kind = "regression"
     [[member]]
-    kind = "blend"                    # 2 x retrieval + attention regression vectors, inverted once
+    kind = "blend"                    # retrieval + attention regression vectors, averaged, inverted once
 
 Training fits every member on the train part, chooses the ensemble on the validation part (greedy:
 start from the best member, append a member's output while the mean score rises; the mean prompt
