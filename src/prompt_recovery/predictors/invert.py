@@ -4,7 +4,8 @@ For each row the candidates are the ``pool`` known prompts (the training prompts
 predicted vector, plus any strings the caller adds (other predictors' outputs, the mean prompt). Then:
 
 1. ``join`` > 1: greedily concatenate up to ``join`` candidates while the string's score against the
-   vector rises. Under mean pooling a concatenation sits between its parts, so two or three prompts
+   vector rises (all rows in step, one ``encode`` call per round: on 100 corpus validation rows this
+   gave the same strings as a row-by-row loop, 2.9x faster in a side-by-side run). Under mean pooling a concatenation sits between its parts, so two or three prompts
    joined land nearer an averaged vector than any one of them (on the corpus validation split, the
    retrieval vector's best single training prompt scores 0.070, three joined 0.079);
 2. ``steps`` > 0: that many rounds of guided token search (append/replace) against the vector.
@@ -21,20 +22,37 @@ from prompt_recovery.metric import EXPONENT
 from prompt_recovery.search import SearchConfig, TargetSCS, search
 
 
-def _greedy_join(embedder: Embedder, vector: np.ndarray, candidates: list[str], join: int) -> str:
-    chosen: list[str] = []
-    best = -1.0
-    for _ in range(join):
-        left = [c for c in candidates if c not in chosen]
-        if not left:
+def greedy_join(embedder: Embedder, vectors: np.ndarray, candidates: list[list[str]], join: int) -> list[str]:
+    """Per row i, concatenate up to ``join`` of ``candidates[i]`` greedily while the score against
+    ``vectors[i]`` rises. All rows advance together, so each round is one large ``encode`` call
+    (batching across rows is what makes inversion cheap per row)."""
+    chosen: list[list[str]] = [[] for _ in candidates]
+    best = np.full(len(candidates), -1.0)
+    active = [i for i, c in enumerate(candidates) if c]
+    for _ in range(max(1, join)):
+        trials: list[str] = []
+        owners: list[tuple[int, str]] = []
+        for i in active:
+            for c in candidates[i]:
+                if c not in chosen[i]:
+                    trials.append(" ".join([*chosen[i], c]))
+                    owners.append((i, c))
+        if not trials:
             break
-        trials = [" ".join([*chosen, c]) for c in left]
-        scores = np.abs(embedder.encode(trials, use_cache=False) @ vector) ** EXPONENT
-        k = int(scores.argmax())
-        if scores[k] <= best:
-            break
-        chosen, best = [*chosen, left[k]], float(scores[k])
-    return " ".join(chosen)
+        embs = embedder.encode(trials, use_cache=False)
+        rows = np.array([i for i, _ in owners])
+        scores = np.abs(np.einsum("nd,nd->n", embs, vectors[rows])) ** EXPONENT
+        top: dict[int, tuple[float, str]] = {}
+        for (i, c), score in zip(owners, scores, strict=True):
+            if i not in top or score > top[i][0]:
+                top[i] = (float(score), c)
+        active = []
+        for i, (score, c) in top.items():
+            if score > best[i]:
+                chosen[i].append(c)
+                best[i] = score
+                active.append(i)
+    return [" ".join(c) for c in chosen]
 
 
 def invert(
@@ -51,10 +69,11 @@ def invert(
     """Best string per row for ``vectors`` [N, D] (unit). ``extra[i]`` adds candidates for row i."""
     scores = np.abs(vectors @ bank_vecs.T) ** EXPONENT  # [N, B]
     top = np.argsort(-scores, axis=1)[:, :pool]
-    out = []
-    for i, vector in enumerate(vectors):
-        candidates = list(dict.fromkeys([bank[j] for j in top[i]] + [s for s in (extra[i] if extra else []) if s]))
-        out.append(_greedy_join(embedder, vector, candidates, max(1, join)))
+    candidates = [
+        list(dict.fromkeys([bank[j] for j in top[i]] + [s for s in (extra[i] if extra else []) if s]))
+        for i in range(len(vectors))
+    ]
+    out = greedy_join(embedder, vectors, candidates, join)
     if steps > 0:
         config = SearchConfig(
             moves=("append", "replace"), top_k=48, max_added_tokens=steps, patience=2, cache_dir=cache_dir
