@@ -212,3 +212,18 @@ def test_blend_averages_member_vectors_and_round_trips(pipeline):
     assert all(s.strip() for s in again.predict(rows, emb))
     with pytest.raises(ValueError, match="vector predictor"):
         Blend(parts=[{"kind": "constant"}])
+
+
+def test_greedy_join_batches_rows_independently(pipeline):
+    from prompt_recovery.predictors.invert import greedy_join
+
+    emb = pipeline.embedder
+    a, b, c = "Rewrite it as a pirate would say it.", "Turn it into a haiku about autumn.", "Summarize the text."
+    both = emb.encode([a]) + emb.encode([b])
+    vectors = np.vstack([both / np.linalg.norm(both), emb.encode([c])]).astype(np.float32)
+    together = greedy_join(emb, vectors, [[a, b, c], [a, b, c]], join=3)
+    assert a in together[0] and b in together[0] and c not in together[0]
+    assert together[1] == c  # joining anything to the exact match only lowers its score
+    alone = greedy_join(emb, vectors[:1], [[a, b, c]], join=3)
+    assert alone == together[:1]
+    assert greedy_join(emb, vectors[:1], [[]], join=3) == [""]
