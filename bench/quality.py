@@ -56,7 +56,7 @@ def main() -> None:
     trained = time.perf_counter() - start
     start = time.perf_counter()
     test_rows = test_rows.reset_index(drop=True)
-    ensemble, outputs = pipeline.predict(test_rows)
+    ensemble, outputs = pipeline.predict(test_rows, every_member=True)
     predicted = time.perf_counter() - start
     truth = list(test_rows["rewrite_prompt"])
     emb = pipeline.embedder

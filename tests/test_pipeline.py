@@ -54,7 +54,7 @@ def test_a_failing_member_falls_back_and_nothing_is_blank(pipeline, monkeypatch)
         raise RuntimeError("server down")
 
     monkeypatch.setattr(Retrieval, "predict", boom)
-    preds, outputs = pipeline.predict(rows)
+    preds, outputs = pipeline.predict(rows, every_member=True)
     assert outputs["retrieval"] == [""] * 4
     assert all(p.strip() for p in preds)
 
@@ -227,3 +227,33 @@ def test_greedy_join_batches_rows_independently(pipeline):
     alone = greedy_join(emb, vectors[:1], [[a, b, c]], join=3)
     assert alone == together[:1]
     assert greedy_join(emb, vectors[:1], [[]], join=3) == [""]
+
+
+def test_predict_runs_only_the_ensemble_and_falls_back_member_by_member(pipeline, monkeypatch):
+    rows = labelled().head(4)
+    ran: list[str] = []
+    for name, member in pipeline.members.items():
+        original = type(member).predict
+
+        def spy(self, features, embedder, _name=name, _original=original):
+            ran.append(_name)
+            return _original(self, features, embedder)
+
+        monkeypatch.setattr(member, "predict", spy.__get__(member))
+    monkeypatch.setattr(pipeline, "order", ["regression"])
+    monkeypatch.setattr(pipeline, "validation", {"retrieval": 0.5, "regression": 0.4, "constant": 0.1})
+    preds, outputs = pipeline.predict(rows)
+    assert sorted(ran) == ["constant", "regression"] and set(outputs) == {"constant", "regression"}
+    # regression blank on rows 1 and 3: retrieval (best validation score) fills exactly those rows
+    blanks = {1, 3}
+    ran.clear()
+    monkeypatch.setattr(
+        pipeline.members["regression"],
+        "predict",
+        lambda features, embedder: ["" if i in blanks else "kept" for i in range(len(features.rows))],
+    )
+    preds, outputs = pipeline.predict(rows)
+    assert [p for i, p in enumerate(preds) if i not in blanks] == ["kept", "kept"]
+    assert ran == ["constant", "retrieval"] and all(outputs["retrieval"][i] for i in blanks)
+    assert [outputs["retrieval"][i] for i in (0, 2)] == ["", ""]
+    assert all(p.strip() for p in preds)

@@ -96,10 +96,13 @@ class Pipeline:
     validation: dict[str, float] = field(default_factory=dict)  # mean score per member and the ensemble
 
     # -- prediction ---------------------------------------------------------------------------------
-    def member_outputs(self, rows: Features) -> dict[str, list[str]]:
-        """Each member's strings for ``rows``; a member that raises yields blanks (logged), not a crash."""
+    def member_outputs(self, rows: Features, names: list[str] | None = None) -> dict[str, list[str]]:
+        """Each member's (or each of ``names``') strings for ``rows``; a member that raises yields blanks
+        (logged), not a crash."""
         outputs: dict[str, list[str]] = {}
         for name, member in self.members.items():
+            if names is not None and name not in names:
+                continue
             try:
                 outputs[name] = [s.strip() if isinstance(s, str) else "" for s in member.predict(rows, self.embedder)]
             except Exception as exc:
@@ -123,11 +126,34 @@ class Pipeline:
             joined.append(text)
         return joined
 
-    def predict(self, rows: pd.DataFrame) -> tuple[list[str], dict[str, list[str]]]:
-        """Ensemble predictions for ``rows`` and each member's own outputs."""
+    def predict(self, rows: pd.DataFrame, every_member: bool = False) -> tuple[list[str], dict[str, list[str]]]:
+        """Ensemble predictions for ``rows`` and the member outputs computed on the way.
+
+        Only the ensemble's members (and the mean prompt) run, unless ``every_member``. Rows for which
+        every ensemble member came back blank fall back to the other members in order of their
+        validation score, each run only on the rows still blank, then the mean prompt, then ``FALLBACK``.
+        """
         features = Features.of(rows, self.embedder)
-        outputs = self.member_outputs(features)
-        return self.combine(outputs), outputs
+        if every_member:
+            outputs = self.member_outputs(features)
+            return self.combine(outputs), outputs
+        outputs = self.member_outputs(features, [*self.order, "constant"])
+        n = len(rows)
+        blank = [i for i in range(n) if not any(outputs[name][i] for name in self.order)]
+        spare = sorted(
+            (name for name in self.members if name not in outputs),
+            key=lambda name: -self.validation.get(name, 0.0),
+        )
+        for name in spare:
+            if not blank:
+                break
+            fill = self.member_outputs(features.subset(np.array(blank)), [name])[name]
+            outputs[name] = [""] * n
+            for i, text in zip(blank, fill, strict=True):
+                outputs[name][i] = text
+            blank = [i for i in blank if not outputs[name][i]]
+        order = [*self.order, *(name for name in spare if name in outputs)]
+        return self.combine(outputs, order), outputs
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:

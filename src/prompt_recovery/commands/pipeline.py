@@ -114,7 +114,7 @@ def evaluate(
         rows = read_rows(labelled, require=("id", "original_text", "rewritten_text", "rewrite_prompt"))
         row_weights = None if weights is None else read_weights(weights, list(rows["id"]))
         pipeline = Pipeline.load(model, cache_dir=cache_dir)
-        ensemble, outputs = pipeline.predict(rows)
+        ensemble, outputs = pipeline.predict(rows, every_member=True)
         truths = list(rows["rewrite_prompt"])
         table = rows[["id", "rewrite_prompt"]].copy()
         results = {}

@@ -4,10 +4,11 @@ For each row the candidates are the ``pool`` known prompts (the training prompts
 predicted vector, plus any strings the caller adds (other predictors' outputs, the mean prompt). Then:
 
 1. ``join`` > 1: greedily concatenate up to ``join`` candidates while the string's score against the
-   vector rises (all rows in step, one ``encode`` call per round: on 100 corpus validation rows this
-   gave the same strings as a row-by-row loop, 2.9x faster in a side-by-side run). Under mean pooling a concatenation sits between its parts, so two or three prompts
+   vector rises. Under mean pooling a concatenation sits between its parts, so two or three prompts
    joined land nearer an averaged vector than any one of them (on the corpus validation split, the
-   retrieval vector's best single training prompt scores 0.070, three joined 0.079);
+   retrieval vector's best single training prompt scores 0.070, three joined 0.079). All rows advance
+   in step, one ``encode`` call per round: on 100 corpus validation rows this gave the same strings as
+   a row-by-row loop, 2.9x faster in a side-by-side run;
 2. ``steps`` > 0: that many rounds of guided token search (append/replace) against the vector.
 
 Every candidate is scored exactly, as a string.
