@@ -19,14 +19,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-# Train on the corpus train split, predict the 12 held-out demo rows, score and evaluate them (MiniLM proxy).
+# Train on the corpus train split plus the demo's 56 training rows; predict the 28 demo test rows, score
+# them against a hand-written constant, and print every member's evaluation (MiniLM proxy).
 demo: setup
-	$(BIN)/prompt-recovery train data/corpus/corpus.csv --split-file data/corpus/splits.csv --split train \
+	$(BIN)/prompt-recovery train data/corpus/corpus.csv data/demo/train.csv --split-file data/corpus/splits.csv \
 		--config data/demo/pipeline.toml --out .demo/model
-	$(BIN)/prompt-recovery predict data/demo/demo.csv --model .demo/model -o .demo/submission.csv
-	$(BIN)/prompt-recovery score data/demo/demo.csv .demo/submission.csv --per-row .demo/rows.csv
-	$(BIN)/prompt-recovery score data/demo/demo.csv data/demo/constant_guess.csv
-	$(BIN)/prompt-recovery evaluate data/demo/demo.csv --model .demo/model
+	$(BIN)/prompt-recovery predict data/demo/test.csv --model .demo/model -o .demo/submission.csv
+	$(BIN)/prompt-recovery score data/demo/test.csv .demo/submission.csv --per-row .demo/rows.csv
+	$(BIN)/prompt-recovery score data/demo/test.csv data/demo/constant_guess.csv
+	$(BIN)/prompt-recovery evaluate data/demo/test.csv --model .demo/model --report .demo/report.html
 
 test: setup
 	$(BIN)/python -m pytest

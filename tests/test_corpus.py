@@ -7,7 +7,8 @@ from typer.testing import CliRunner
 from prompt_recovery.cli import app
 from prompt_recovery.corpus import assign_splits, build_corpus, check_corpus, near_duplicates
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "data" / "corpus"
 shipped = pytest.mark.skipif(not (CORPUS / "corpus.csv").exists(), reason="corpus not built yet")
 
 
@@ -81,3 +82,19 @@ def test_check_corpus_cli(tmp_path):
     corpus_rows().to_csv(path, index=False)
     res = CliRunner().invoke(app, ["check-corpus", str(path), "--json"])
     assert res.exit_code == 1 and "duplicate (original, prompt)" in res.output
+
+
+def test_shipped_demo_passes_its_checks_and_matches_its_sources():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_demo", ROOT / "scripts" / "build_demo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    demo = module.build_demo()
+    assert module.find_problems(demo) == []
+    assert 60 <= len(demo) <= 100 and demo["original_text"].is_unique
+    for split in ("train", "test"):
+        shipped = pd.read_csv(ROOT / "data" / "demo" / f"{split}.csv", dtype=str, keep_default_na=False)
+        built = demo.loc[demo["split"] == split, module.COLUMNS].reset_index(drop=True)
+        pd.testing.assert_frame_equal(shipped, built)

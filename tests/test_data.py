@@ -87,3 +87,27 @@ def test_submission_refuses_blank_and_keeps_old_file(tmp_path):
     assert out.read_text() == before  # the failed write touched nothing
     assert list(tmp_path.iterdir()) == [out]  # and left no temp file
     assert pd.read_csv(out).columns.tolist() == ["id", "rewrite_prompt"]
+
+
+LABELLED = ("id", "original_text", "rewritten_text", "rewrite_prompt")
+
+
+def test_labelled_files_merge_and_keep_one_split(tmp_path):
+    from prompt_recovery.data import read_labelled_files
+
+    a = write_csv(tmp_path / "a.csv", [("a1", "o", "r", "p"), ("a2", "o", "r", "q")], LABELLED)
+    b = write_csv(tmp_path / "b.csv", [("b1", "o", "r", "p")], LABELLED)
+    sa = write_csv(tmp_path / "sa.csv", [("a1", "train"), ("a2", "validation")], ("id", "split"))
+    sb = write_csv(tmp_path / "sb.csv", [("b1", "train")], ("id", "split"))
+    assert list(read_labelled_files([a, b])["id"]) == ["a1", "a2", "b1"]
+    assert list(read_labelled_files([a, b], [sa, sb])["id"]) == ["a1", "b1"]
+    assert list(read_labelled_files([a, b], [sa, sb], "validation")["id"]) == ["a2"]
+    assert list(read_labelled_files([a, b], [sa])["id"]) == ["a1", "b1"]  # b.csv is not covered: used whole
+    half = write_csv(tmp_path / "half.csv", [("a1", "train")], ("id", "split"))
+    with pytest.raises(DataError, match=r"a\.csv: 1 row\(s\) have no split, e.g. ids \['a2'\]"):
+        read_labelled_files([a, b], [half])
+    with pytest.raises(DataError, match=r"no row is in split 'test'; the split files name \['train', 'validation'\]"):
+        read_labelled_files([a], [sa], "test")
+    dup = write_csv(tmp_path / "dup.csv", [("x", "o", "r", "p"), ("a2", "o", "r", "p")], LABELLED)
+    with pytest.raises(DataError, match=r"dup\.csv, row 2, column 'id': id 'a2' is also in .*a\.csv"):
+        read_labelled_files([a, dup])

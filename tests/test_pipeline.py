@@ -13,7 +13,7 @@ from prompt_recovery.errors import PromptRecoveryError
 from prompt_recovery.pipeline import FALLBACK, Pipeline, PipelineConfig, train
 from prompt_recovery.predictors import Features, Retrieval
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "demo.csv"
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "test.csv"
 FAST = [
     {"kind": "constant", "text": "Rewrite the text in a new style."},
     {"kind": "retrieval", "k": 3},
@@ -23,7 +23,7 @@ FAST = [
 
 def labelled() -> pd.DataFrame:
     df = pd.read_csv(DEMO, dtype=str)
-    # 24 rows: the demo rows twice, the second copy with its own ids
+    # 56 rows: the demo test rows twice, the second copy with its own ids
     return pd.concat([df, df.assign(id=df["id"] + "b")], ignore_index=True)
 
 

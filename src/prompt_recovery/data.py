@@ -238,3 +238,51 @@ def read_texts(
     if not texts:
         raise DataError(f"{path}: no non-empty {what} found")
     return texts
+
+
+def read_labelled_files(
+    paths: Sequence[str | Path], split_files: Sequence[str | Path] = (), split: str = "train"
+) -> pd.DataFrame:
+    """Labelled rows from one or more files, optionally kept to one split; ids unique across files.
+
+    ``split_files`` (CSVs of ``id, split``; several are merged) filter the files they cover: a file none
+    of whose ids they list is used whole, a file they cover must be covered entirely (a row nobody
+    assigned is an error, not a silent guess), and of covered files only rows of ``split`` are kept.
+
+    Example (the demo: the corpus train split plus the demo's own training rows)::
+
+        rows = read_labelled_files(["data/corpus/corpus.csv", "data/demo/train.csv"], ["data/corpus/splits.csv"])
+    """
+    frames = [read_rows(p, require=LABELLED_COLUMNS) for p in paths]
+    if not frames:
+        raise DataError("no labelled file given. Fix: pass at least one CSV/JSONL/Parquet file.")
+    seen: dict[str, Path] = {}
+    for path, df in zip(paths, frames, strict=True):
+        for row, rid in enumerate(df["id"], start=1):
+            if rid in seen:
+                raise DataError(
+                    f"{path}, row {row}, column 'id': id {rid!r} is also in {seen[rid]}. "
+                    "Fix: ids must be unique across the files (prefix one file's ids)."
+                )
+            seen[rid] = Path(path)
+    if split_files:
+        assigned: dict[str, str] = {}
+        for split_path in split_files:
+            splits = read_rows(split_path, require=("id", "split"))
+            assigned.update(zip(splits["id"], splits["split"].map(str), strict=True))
+        for i, (path, df) in enumerate(zip(paths, frames, strict=True)):
+            listed = df["id"].isin(assigned)
+            if not listed.any():
+                continue  # a file the split files don't mention is used whole
+            if not listed.all():
+                missing = list(df["id"][~listed][:3])
+                raise DataError(
+                    f"{path}: {int((~listed).sum())} row(s) have no split, e.g. ids {missing}. "
+                    f"Fix: list them in a split file ({', '.join(map(str, split_files))})."
+                )
+            frames[i] = df[df["id"].map(assigned) == split]
+        if not any(len(df) for df in frames):
+            found = sorted(set(assigned.values()))
+            raise DataError(f"no row is in split {split!r}; the split files name {found}. Fix: check --split.")
+    rows = pd.concat(frames, ignore_index=True, sort=False)
+    return rows.astype(object).where(rows.notna(), None)

@@ -18,29 +18,26 @@ ModelOpt = Annotated[Path, typer.Option("--model", help="Model folder written by
 @app.command()
 def train(
     labelled: Annotated[
-        Path, typer.Argument(help="Rows with original_text, rewritten_text, rewrite_prompt (id optional).")
+        list[Path],
+        typer.Argument(help="Files of rows with original_text, rewritten_text, rewrite_prompt (id optional)."),
     ],
     out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
     config: Annotated[Path | None, typer.Option(help="Pipeline TOML (members, encoder, suffix).")] = None,
     encoder: Annotated[str | None, typer.Option(help="Override the config's encoder.")] = None,
-    split_file: Annotated[Path | None, typer.Option(help="CSV of id, split (e.g. data/corpus/splits.csv).")] = None,
+    split_file: Annotated[
+        list[Path] | None,
+        typer.Option(help="CSV of id, split (e.g. data/corpus/splits.csv); repeat it for several files."),
+    ] = None,
     split: Annotated[str, typer.Option(help="With --split-file: train on the rows of this split only.")] = "train",
     cache_dir: CacheOpt = DEFAULT_CACHE,
 ) -> None:
     """Fit the predictors, choose the ensemble on a validation split, and save the model folder."""
-    from prompt_recovery.data import LABELLED_COLUMNS, read_rows
-    from prompt_recovery.errors import DataError
+    from prompt_recovery.data import read_labelled_files
     from prompt_recovery.pipeline import PipelineConfig
     from prompt_recovery.pipeline import train as run
 
     with user_errors():
-        rows = read_rows(labelled, require=LABELLED_COLUMNS)
-        if split_file is not None:
-            splits = read_rows(split_file, require=("id", "split"))
-            keep = set(splits.loc[splits["split"] == split, "id"])
-            if not keep & set(rows["id"]):
-                raise DataError(f"{split_file}: no ids of split {split!r} in {labelled}. Fix: check --split.")
-            rows = rows[rows["id"].isin(keep)].reset_index(drop=True)
+        rows = read_labelled_files(labelled, split_file or (), split)
         cfg = PipelineConfig.from_toml(config) if config else PipelineConfig()
         if encoder:
             cfg.encoder = encoder
