@@ -22,8 +22,8 @@ FAST = [
 
 
 def labelled() -> pd.DataFrame:
-    df = pd.read_csv(DEMO, dtype=str)
-    # 56 rows: the demo test rows twice, the second copy with its own ids
+    df = pd.read_csv(DEMO, dtype=str).head(12)
+    # 24 rows: 12 demo test rows twice, the second copy with its own ids
     return pd.concat([df, df.assign(id=df["id"] + "b")], ignore_index=True)
 
 
@@ -90,8 +90,9 @@ def test_commands_end_to_end(tmp_path):
     labelled().to_csv(data, index=False)
     model, sub = tmp_path / "model", tmp_path / "sub.csv"
     cache = ["--cache-dir", str(tmp_path / "cache")]
-    res = runner.invoke(app, ["train", str(data), "--out", str(model), "--config", str(cfg), *cache])
+    res = runner.invoke(app, ["train", str(data), "--out", str(model), "--config", str(cfg), "--sample", "20", *cache])
     assert res.exit_code == 0, res.output
+    assert "trained on 20 rows" in res.output
     inputs = tmp_path / "in.csv"
     labelled().drop(columns=["rewrite_prompt"]).to_csv(inputs, index=False)
     res = runner.invoke(app, ["predict", str(inputs), "--model", str(model), "-o", str(sub), "--chunk", "5", *cache])
@@ -124,12 +125,12 @@ def test_predict_resumes_from_partial_file(tmp_path, pipeline):
     labelled().drop(columns=["rewrite_prompt"]).to_csv(inputs, index=False)
     sub = tmp_path / "sub.csv"
     partial = tmp_path / "sub.csv.partial.jsonl"
-    partial.write_text(json.dumps({"id": "d01", "rewrite_prompt": "from an earlier run"}) + "\n" + '{"id": "d0')
+    partial.write_text(json.dumps({"id": "a02", "rewrite_prompt": "from an earlier run"}) + "\n" + '{"id": "a0')
     args = ["predict", str(inputs), "--model", str(tmp_path / "m"), "-o", str(sub), "--cache-dir", str(tmp_path)]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     out = pd.read_csv(sub).set_index("id")["rewrite_prompt"]
-    assert out["d01"] == "from an earlier run" and len(out) == 24
+    assert out["a02"] == "from an earlier run" and len(out) == 24
 
 
 def _fewshot(pipeline, **options):
@@ -150,7 +151,7 @@ def test_fewshot_shows_nearest_examples_and_cleans_answers(pipeline, tmp_path):
     assert preds == ["Improve this text by making it rhyme like a shanty."] * 3
     request = member.llm.calls[0]
     assert isinstance(request, str) and request.endswith("Instruction: Improve this text by")
-    # the row itself is in the bank (twice, as d01 and d01b), so its own prompt is the nearest example
+    # the row itself is in the bank (twice, as a02 and a02b), so its own prompt is the nearest example
     assert request.count(rows["rewrite_prompt"].iloc[0]) >= 1
     again = type(member).restore(member.state(), member.arrays())
     again.llm = member.llm

@@ -29,6 +29,9 @@ def train(
         typer.Option(help="CSV of id, split (e.g. data/corpus/splits.csv); repeat it for several files."),
     ] = None,
     split: Annotated[str, typer.Option(help="With --split-file: train on the rows of this split only.")] = "train",
+    sample: Annotated[
+        int | None, typer.Option(help="Train on a seeded random sample of this many rows (quick runs, the demo).")
+    ] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
 ) -> None:
     """Fit the predictors, choose the ensemble on a validation split, and save the model folder."""
@@ -41,6 +44,8 @@ def train(
         cfg = PipelineConfig.from_toml(config) if config else PipelineConfig()
         if encoder:
             cfg.encoder = encoder
+        if sample is not None and sample < len(rows):
+            rows = rows.sample(n=sample, random_state=cfg.seed).sort_index().reset_index(drop=True)
         start = time.perf_counter()
         pipeline = run(rows, cfg, cache_dir=str(cache_dir), show_progress=show_progress())
         pipeline.save(out)
