@@ -258,3 +258,26 @@ def test_predict_runs_only_the_ensemble_and_falls_back_member_by_member(pipeline
     assert ran == ["constant", "retrieval"] and all(outputs["retrieval"][i] for i in blanks)
     assert [outputs["retrieval"][i] for i in (0, 2)] == ["", ""]
     assert all(p.strip() for p in preds)
+
+
+def test_warm_start_offers_earlier_members_and_the_mean_prompt(pipeline, monkeypatch):
+    from prompt_recovery.predictors import Regression
+
+    seen = {}
+
+    def spy(self, rows, embedder, extra=None):
+        seen["extra"] = extra
+        return ["a guess"] * len(rows.rows)
+
+    monkeypatch.setattr(Regression, "predict", spy)
+    monkeypatch.setitem(pipeline.members["regression"].options, "warm_start", True)
+    rows = labelled().head(2)
+    _, outputs = pipeline.predict(rows, every_member=True)
+    mean_prompt = pipeline.members["constant"].text
+    for i in range(2):
+        assert seen["extra"][i] == [mean_prompt, outputs["retrieval"][i]]
+    monkeypatch.setitem(pipeline.members["regression"].options, "warm_start", False)
+    pipeline.predict(rows, every_member=True)
+    assert seen["extra"] is None
+    with pytest.raises(PromptRecoveryError, match="warm_start needs an inverting member"):
+        train(labelled(), PipelineConfig(members=[{"kind": "constant", "text": "x", "warm_start": True}]))

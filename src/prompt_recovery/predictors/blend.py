@@ -63,13 +63,14 @@ class Blend(Predictor):
             total += weight * vectors
         return total / np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-8)
 
-    def predict(self, rows: Features, embedder: Embedder) -> list[str]:
+    def predict(self, rows: Features, embedder: Embedder, extra: list[list[str]] | None = None) -> list[str]:
         o = self.options
         return invert(
             embedder,
             self.predict_vectors(rows, embedder),
             self.bank,
             self.bank_vecs,
+            extra=extra,
             steps=int(o.get("invert_steps", 0)),
             join=int(o.get("join", 3)),
             pool=int(o.get("pool", 12)),

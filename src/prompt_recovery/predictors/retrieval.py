@@ -42,12 +42,11 @@ class Retrieval(Predictor):
     def predict_vectors(self, rows: Features, embedder: Embedder) -> np.ndarray:
         return unit(self.prompt_vecs[self._neighbours(rows)].mean(axis=1))
 
-    def predict(self, rows: Features, embedder: Embedder) -> list[str]:
+    def predict(self, rows: Features, embedder: Embedder, extra: list[list[str]] | None = None) -> list[str]:
         vectors = self.predict_vectors(rows, embedder)
         join = int(self.options.get("join", 3))
-        return invert(
-            embedder, vectors, self.prompts, self.prompt_vecs, join=join, steps=int(self.options.get("invert_steps", 0))
-        )
+        steps = int(self.options.get("invert_steps", 0))
+        return invert(embedder, vectors, self.prompts, self.prompt_vecs, extra, steps=steps, join=join)
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "prompts": self.prompts}
