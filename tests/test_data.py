@@ -108,6 +108,8 @@ def test_labelled_files_merge_and_keep_one_split(tmp_path):
         read_labelled_files([a, b], [half])
     with pytest.raises(DataError, match=r"no row is in split 'test'; the split files name \['train', 'validation'\]"):
         read_labelled_files([a], [sa], "test")
+    with pytest.raises(DataError, match=r"sb\.csv list\(s\) none of the ids in .*a\.csv"):
+        read_labelled_files([a], [sb])
     dup = write_csv(tmp_path / "dup.csv", [("x", "o", "r", "p"), ("a2", "o", "r", "p")], LABELLED)
     with pytest.raises(DataError, match=r"dup\.csv, row 2, column 'id': id 'a2' is also in .*a\.csv"):
         read_labelled_files([a, dup])

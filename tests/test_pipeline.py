@@ -111,6 +111,13 @@ def test_commands_end_to_end(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["predictors"]["constant"]["n"] == 24
+    splits = tmp_path / "splits.csv"
+    pd.DataFrame({"id": labelled()["id"], "split": ["validation"] * 5 + ["train"] * 19}).to_csv(splits, index=False)
+    res = runner.invoke(
+        app, ["evaluate", str(data), "--model", str(model), "--json", "--split-file", str(splits), *cache]
+    )
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["predictors"]["ensemble"]["n"] == 5
     empty = tmp_path / "empty.csv"
     empty.write_text("id,original_text,rewritten_text\n")
     res = runner.invoke(app, ["predict", str(empty), "--model", str(model), "-o", str(tmp_path / "e.csv"), *cache])

@@ -270,6 +270,11 @@ def read_labelled_files(
         for split_path in split_files:
             splits = read_rows(split_path, require=("id", "split"))
             assigned.update(zip(splits["id"], splits["split"].map(str), strict=True))
+        if not any(df["id"].isin(assigned).any() for df in frames):
+            raise DataError(
+                f"{', '.join(map(str, split_files))} list(s) none of the ids in {', '.join(map(str, paths))}. "
+                "Fix: pass the split file that belongs to these rows."
+            )
         for i, (path, df) in enumerate(zip(paths, frames, strict=True)):
             listed = df["id"].isin(assigned)
             if not listed.any():

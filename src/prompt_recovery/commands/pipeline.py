@@ -30,7 +30,8 @@ def train(
     ] = None,
     split: Annotated[str, typer.Option(help="With --split-file: train on the rows of this split only.")] = "train",
     sample: Annotated[
-        int | None, typer.Option(help="Train on a seeded random sample of this many rows (quick runs, the demo).")
+        int | None,
+        typer.Option(min=10, help="Train on a seeded random sample of this many rows (quick runs, the demo)."),
     ] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
 ) -> None:
@@ -104,16 +105,20 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     weights: Annotated[Path | None, typer.Option(help="Row weights (id, weight), e.g. from calibrate.")] = None,
     report: Annotated[Path | None, typer.Option(help="Write an HTML report (plots, best and worst rows) here.")] = None,
+    split_file: Annotated[
+        Path | None, typer.Option(help="CSV of id, split: score only the rows of --split (e.g. the validation split).")
+    ] = None,
+    split: Annotated[str, typer.Option(help="With --split-file: the split to score.")] = "validation",
     cache_dir: CacheOpt = DEFAULT_CACHE,
 ) -> None:
     """Score every member and the ensemble on labelled rows: mean SCS and bootstrap 95% CI."""
-    from prompt_recovery.data import read_rows, read_weights, write_table_atomic
+    from prompt_recovery.data import read_labelled_files, read_weights, write_table_atomic
     from prompt_recovery.metric import summarize
     from prompt_recovery.pipeline import Pipeline
     from prompt_recovery.scoring import score_prompts
 
     with user_errors():
-        rows = read_rows(labelled, require=("id", "original_text", "rewritten_text", "rewrite_prompt"))
+        rows = read_labelled_files([labelled], [split_file] if split_file else (), split)
         row_weights = None if weights is None else read_weights(weights, list(rows["id"]))
         pipeline = Pipeline.load(model, cache_dir=cache_dir)
         ensemble, outputs = pipeline.predict(rows, every_member=True)
