@@ -39,6 +39,9 @@ def test_save_load_round_trip(pipeline, tmp_path):
     rows = labelled().head(5)
     assert again.predict(rows) == pipeline.predict(rows)
     assert again.order == pipeline.order
+    assert all("cache_dir" not in m.options for m in again.members.values())  # not the training machine's
+    here = Pipeline.load(tmp_path / "m", cache_dir=tmp_path / "cache")
+    assert all(m.options["cache_dir"] == str(tmp_path / "cache") for m in here.members.values())
     f = Features.of(rows, pipeline.embedder)
     np.testing.assert_allclose(
         again.members["regression"].predict_vectors(f, again.embedder),
@@ -202,13 +205,13 @@ def test_attention_regression_round_trip_and_token_types(pipeline):
     )
 
 
-def test_blend_averages_member_vectors_and_round_trips(pipeline):
+def test_blend_averages_member_vectors_and_round_trips(pipeline, tmp_path):
     from prompt_recovery.predictors import Blend
 
     emb = pipeline.embedder
     features = Features.of(labelled(), emb)
     parts = [{"kind": "retrieval", "k": 3, "weight": 2.0}, {"kind": "regression", "epochs": 2, "hidden": 16}]
-    blend = Blend(parts=parts, join=2)
+    blend = Blend(parts=parts, join=2, cache_dir=str(tmp_path))  # default invert_steps: refined strings
     blend.fit(features, emb)
     retrieval, regression = (part for _, part in blend.parts)
     expected = 2 * retrieval.predict_vectors(features, emb) + regression.predict_vectors(features, emb)

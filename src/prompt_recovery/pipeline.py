@@ -217,6 +217,10 @@ class Pipeline:
             with np.load(folder / f"{name}.npz") as data:
                 arrays = {k: data[k] for k in data.files}
             members[name] = PREDICTORS[spec["kind"]].restore(spec["state"], arrays)
+            # the cache folder is this machine's, not the one the model was trained on
+            members[name].options.pop("cache_dir", None)
+            if cache_dir is not None:
+                members[name].options["cache_dir"] = str(cache_dir)
         return cls(config, embedder, members, doc["order"], doc.get("validation", {}))
 
 

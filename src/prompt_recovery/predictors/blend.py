@@ -24,8 +24,9 @@ import numpy as np
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.predictors.base import Features, Predictor
-from prompt_recovery.predictors.invert import invert
+from prompt_recovery.predictors.invert import invert_member
 
+DEFAULT_STEPS = 10  # batched token-search rounds after the joins (see the module docstring)
 DEFAULT_PARTS: list[dict[str, Any]] = [
     {"kind": "retrieval", "k": 20, "weight": 1.0},
     {"kind": "regression", "arch": "attention", "epochs": 30, "weight": 1.0},
@@ -64,18 +65,8 @@ class Blend(Predictor):
         return total / np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-8)
 
     def predict(self, rows: Features, embedder: Embedder, extra: list[list[str]] | None = None) -> list[str]:
-        o = self.options
-        return invert(
-            embedder,
-            self.predict_vectors(rows, embedder),
-            self.bank,
-            self.bank_vecs,
-            extra=extra,
-            steps=int(o.get("invert_steps", 0)),
-            join=int(o.get("join", 3)),
-            pool=int(o.get("pool", 12)),
-            cache_dir=o.get("cache_dir"),
-        )
+        vectors = self.predict_vectors(rows, embedder)
+        return invert_member(self.options, embedder, vectors, self.bank, self.bank_vecs, extra, DEFAULT_STEPS)
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "bank": self.bank, "parts": [part.state() for _, part in self.parts]}

@@ -28,7 +28,7 @@ from torch import nn
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.predictors.base import Features, Predictor
-from prompt_recovery.predictors.invert import invert
+from prompt_recovery.predictors.invert import invert_member
 
 
 def _inputs(rows: Features) -> np.ndarray:
@@ -161,12 +161,8 @@ class Regression(Predictor):
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-8)
 
     def predict(self, rows: Features, embedder: Embedder, extra: list[list[str]] | None = None) -> list[str]:
-        steps = int(self.options.get("invert_steps", 0))
         vectors = self.predict_vectors(rows, embedder)
-        join = int(self.options.get("join", 3))
-        return invert(
-            embedder, vectors, self.bank, self.bank_vecs, extra, steps, join, cache_dir=self.options.get("cache_dir")
-        )
+        return invert_member(self.options, embedder, vectors, self.bank, self.bank_vecs, extra)
 
     def state(self) -> dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ import numpy as np
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.predictors.base import Features, Predictor
-from prompt_recovery.predictors.invert import invert
+from prompt_recovery.predictors.invert import invert_member
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -44,9 +44,7 @@ class Retrieval(Predictor):
 
     def predict(self, rows: Features, embedder: Embedder, extra: list[list[str]] | None = None) -> list[str]:
         vectors = self.predict_vectors(rows, embedder)
-        join = int(self.options.get("join", 3))
-        steps = int(self.options.get("invert_steps", 0))
-        return invert(embedder, vectors, self.prompts, self.prompt_vecs, extra, steps=steps, join=join)
+        return invert_member(self.options, embedder, vectors, self.prompts, self.prompt_vecs, extra)
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "prompts": self.prompts}
