@@ -45,6 +45,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/calibration.py
 	$(BIN)/python bench/predict.py
+	$(BIN)/python bench/refine.py
 	$(BIN)/python bench/llm.py
 
 # Benchmarks that read the development data in ../shared/data/external.
