@@ -15,6 +15,7 @@ Configured by a small TOML file (or the defaults below)::
     kind = "regression"
     [[member]]
     kind = "blend"                    # retrieval + attention regression vectors, averaged, inverted once
+    invert_steps = 10                 # rounds of batched token search refining the inverted string
     warm_start = false                # true: earlier members' strings and the mean prompt join the
                                       # inversion's candidates (retrieval, regression, blend)
 
