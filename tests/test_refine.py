@@ -69,3 +69,10 @@ def test_a_nonlinear_head_is_refused_and_inversion_keeps_its_joins(emb, tmp_path
     bank_vecs = odd.encode(STARTS, use_cache=False)
     joined = invert(odd, vectors, STARTS, bank_vecs, steps=0, join=2, pool=3)
     assert invert(odd, vectors, STARTS, bank_vecs, steps=2, join=2, pool=3, cache_dir=str(tmp_path)) == joined
+
+
+def test_config_refuses_moves_the_estimate_cannot_serve():
+    with pytest.raises(ValueError, match="subset"):
+        RefineConfig(moves=("append", "insert"))
+    with pytest.raises(ValueError, match="subset"):
+        RefineConfig(moves=())

@@ -19,7 +19,7 @@ string never improved keeps its start string unchanged (not its re-tokenized for
 
 Example::
 
-    texts, scores = refine(embedder, vectors, ["make it formal", "as a poem"], steps=3, top_k=16)
+    texts, scores = refine(embedder, vectors, ["make it formal", "as a poem"], RefineConfig(steps=3, top_k=16))
 """
 
 from __future__ import annotations
@@ -53,9 +53,14 @@ class RefineConfig:
     time_budget: float | None = None  # seconds; rows keep the best string found when it runs out
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if not self.moves or set(self.moves) - {"append", "replace"}:
+            raise ValueError(f"moves must be a non-empty subset of ('append', 'replace'), got {self.moves}")
+
 
 def _linear_head(embedder: Embedder) -> torch.Tensor | None:
-    """The Dense weight [D, H] when the head is linear without bias (identity for no Dense), else None."""
+    """The Dense weight [D, H] of a linear head without bias; None when there is no Dense (identity).
+    Any other head raises NotImplementedError: the closed-form estimate would not hold."""
     dense = embedder.dense
     if dense is None:
         return None
@@ -126,12 +131,11 @@ def refine(
         if not active or (cfg.time_budget is not None and time.monotonic() - started > cfg.time_budget):
             break
         edits = _propose(embedder, ranker, ids, active, targets, cfg, step)
-        texts, owners, chosen = [], [], []
+        texts, owners = [], []
         for i, row_edits in zip(active, edits, strict=True):
             for edit in row_edits:
                 texts.append(tok.decode(edit.apply(ids[i])))
                 owners.append(i)
-                chosen.append(edit)
         if not texts:
             break
         trial = exact(texts, owners)
