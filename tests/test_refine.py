@@ -76,3 +76,14 @@ def test_config_refuses_moves_the_estimate_cannot_serve():
         RefineConfig(moves=("append", "insert"))
     with pytest.raises(ValueError, match="subset"):
         RefineConfig(moves=())
+
+
+def test_a_full_anchor_keeps_the_joins_and_no_anchor_moves_them(emb, tmp_path):
+    vectors = emb.encode(TARGETS, use_cache=False)
+    bank_vecs = emb.encode(STARTS, use_cache=False)
+    joined = invert(emb, vectors, STARTS, bank_vecs, steps=0, join=2, pool=3)
+    free = invert(emb, vectors, STARTS, bank_vecs, steps=2, join=2, pool=3, cache_dir=str(tmp_path))
+    assert free != joined
+    # unit(v + 1e6 * E(joined)) is E(joined) itself: the joined string already fits it, nothing beats it
+    held = invert(emb, vectors, STARTS, bank_vecs, steps=2, join=2, pool=3, cache_dir=str(tmp_path), anchor=1e6)
+    assert held == joined

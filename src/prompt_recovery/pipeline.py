@@ -14,7 +14,7 @@ Configured by a small TOML file (or the defaults below)::
     [[member]]
     kind = "regression"
     [[member]]
-    kind = "blend"                    # retrieval + attention regression vectors, averaged, inverted once
+    kind = "blend"                    # retrieval + two regressions: vectors averaged, inverted once
     invert_steps = 10                 # rounds of batched token search refining the inverted string
     warm_start = false                # true: earlier members' strings and the mean prompt join the
                                       # inversion's candidates (retrieval, regression, blend)

@@ -35,9 +35,11 @@ from prompt_recovery.predictors.base import Features, Predictor
 from prompt_recovery.predictors.invert import invert_member
 
 DEFAULT_STEPS = 10  # batched token-search rounds after the joins (see the module docstring)
+DEFAULT_ANCHOR = 0.25  # refine toward unit(v + 0.25 * E(joined string)) (see the module docstring)
 DEFAULT_PARTS: list[dict[str, Any]] = [
-    {"kind": "retrieval", "k": 20, "weight": 1.0},
+    {"kind": "retrieval", "k": 20, "weight": 2.0},
     {"kind": "regression", "arch": "attention", "epochs": 30, "weight": 1.0},
+    {"kind": "regression", "arch": "mlp", "weight": 1.0},
 ]
 
 
@@ -74,7 +76,9 @@ class Blend(Predictor):
 
     def predict(self, rows: Features, embedder: Embedder, extra: list[list[str]] | None = None) -> list[str]:
         vectors = self.predict_vectors(rows, embedder)
-        return invert_member(self.options, embedder, vectors, self.bank, self.bank_vecs, extra, DEFAULT_STEPS)
+        return invert_member(
+            self.options, embedder, vectors, self.bank, self.bank_vecs, extra, DEFAULT_STEPS, DEFAULT_ANCHOR
+        )
 
     def state(self) -> dict[str, Any]:
         return {**super().state(), "bank": self.bank, "parts": [part.state() for _, part in self.parts]}

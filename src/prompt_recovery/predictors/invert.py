@@ -80,8 +80,12 @@ def invert(
     pool: int = 12,
     cache_dir: str | None = None,
     top_k: int = 8,
+    anchor: float = 0.0,
 ) -> list[str]:
-    """Best string per row for ``vectors`` [N, D] (unit). ``extra[i]`` adds candidates for row i."""
+    """Best string per row for ``vectors`` [N, D] (unit). ``extra[i]`` adds candidates for row i.
+
+    ``anchor`` > 0 refines toward unit(v + anchor * E(joined string)) instead of v: the joined real
+    prompts stay a prior that the token search trades against the predicted vector."""
     scores = np.abs(vectors @ bank_vecs.T) ** EXPONENT  # [N, B]
     top = np.argsort(-scores, axis=1)[:, :pool]
     candidates = [
@@ -90,8 +94,12 @@ def invert(
     ]
     out = greedy_join(embedder, vectors, candidates, join)
     if steps > 0:
+        targets = vectors
+        if anchor > 0:
+            mixed = vectors + anchor * embedder.encode(out, use_cache=False)
+            targets = mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-8)
         try:
-            out, _ = refine(embedder, vectors, out, RefineConfig(steps=steps, top_k=top_k), cache_dir=cache_dir)
+            out, _ = refine(embedder, targets, out, RefineConfig(steps=steps, top_k=top_k), cache_dir=cache_dir)
         except NotImplementedError as exc:  # an encoder the pooled estimate cannot serve: keep the joins
             logger.warning("inversion steps skipped: %s", exc)
     return out
@@ -105,9 +113,11 @@ def invert_member(
     bank_vecs: np.ndarray,
     extra: list[list[str]] | None = None,
     default_steps: int = 0,
+    default_anchor: float = 0.0,
 ) -> list[str]:
     """``invert`` with a member's options: ``join`` (3), ``pool`` (12), ``invert_steps``
-    (``default_steps``), ``invert_top_k`` (8) and ``cache_dir`` (where single-token states are kept)."""
+    (``default_steps``), ``invert_top_k`` (8), ``invert_anchor`` (``default_anchor``) and ``cache_dir``
+    (where single-token states are kept)."""
     return invert(
         embedder,
         vectors,
@@ -119,4 +129,5 @@ def invert_member(
         pool=int(options.get("pool", 12)),
         cache_dir=options.get("cache_dir"),
         top_k=int(options.get("invert_top_k", 8)),
+        anchor=float(options.get("invert_anchor", default_anchor)),
     )
