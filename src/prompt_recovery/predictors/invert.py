@@ -14,10 +14,13 @@ predicted vector, plus any strings the caller adds (other predictors' outputs, t
    scored exactly. The edited strings are lower-cased word pieces when the tokenizer is uncased, and
    some edits are not words ("gossipy" -> "hires, gossipy"): they move the string toward the vector,
    and, measured, toward the true prompts when the vector is better than the joined string: the blend
-   (vector 0.1351) rose from 0.0971 to 0.1014 on the corpus validation split (``blend.py``), while the
-   MLP regression (vector 0.0744, joined string 0.0857) fell to 0.0796 (``bench/quality.py --source
-   corpus`` with a second regression member at ``invert_steps = 10``). Joining real prompts acts as a
-   prior that refinement gives up, which is why only the blend refines by default.
+   (then retrieval and attention regression 1:1, vector 0.1351) rose from 0.0971 to 0.1014 on the
+   corpus validation split (``blend.py``), while the MLP regression (vector 0.0744, joined string
+   0.0857) fell to 0.0796 (``bench/quality.py --source corpus`` with a second regression member at
+   ``invert_steps = 10``). Joining real prompts acts as a
+   prior that refinement gives up, which is why only the blend refines by default. ``anchor`` > 0 keeps
+   part of that prior: the search aims at unit(v + anchor * E(joined)) instead of v (the blend uses
+   0.25, chosen on an inner split of the corpus train split; see ``blend.py``).
 
 Every candidate is scored exactly, as a string.
 """

@@ -15,7 +15,8 @@ to ``hidden`` and read by a query built from the MLP features; output = linear([
 Options: ``arch`` (``mlp``), ``hidden`` (512; 256 for attention), ``heads`` (4), ``epochs`` (60),
 ``lr`` (1e-3), ``weight_decay`` (1e-4), ``dropout`` (0.1), ``seed`` (0), ``join`` (3: up to three
 training prompts joined, see ``invert.py``), ``invert_steps`` (0; >0 adds that many rounds of batched
-token search against the predicted vector, ``invert_top_k`` (8) edits per row per round).
+token search against the predicted vector, ``invert_top_k`` (8) edits per row per round, ``invert_anchor``
+(0; see ``invert.py``)).
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ most similar training rows vote: the predicted *vector* is the normalised mean o
 embeddings, and the predicted *string* is that vector inverted (``invert.py``): up to ``join`` (3)
 training prompts closest to it, joined greedily while the score rises.
 
-Options: ``k`` (default 20), ``join`` (3), ``invert_steps`` (0) and ``invert_top_k`` (8), ``match``:
-``edit`` (neighbours' edit directions, default) or ``prompt`` (the edit direction against the prompt
-embeddings themselves, the zero-shot variant that needs no texts in the bank).
+Options: ``k`` (default 20), ``join`` (3), ``invert_steps`` (0), ``invert_top_k`` (8) and
+``invert_anchor`` (0), ``match``: ``edit`` (neighbours' edit directions, default) or ``prompt`` (the
+edit direction against the prompt embeddings themselves, the zero-shot variant that needs no texts in
+the bank).
 """
 
 from __future__ import annotations
