@@ -24,10 +24,10 @@ anchor 0.25 and 0.1073 with none; the earlier default 1:1:0 (vector 0.1351) scor
 and 0.0971 without refinement; retrieval's string 0.0803, the MLP regression's 0.0857, the mean prompt
 0.0709. Public (``--source public``: parts trained on StyleRec train + 80% of the GPT-3.5 triples,
 216 held-out rows): 1:1:0 anchor 0 -> 0.0899, 2:1:1 anchor 0 -> 0.0898, 2:1:1 anchor 0.25 -> 0.0856,
-1:1:0 anchor 0.25 -> 0.0858 (a mean prompt searched on the same rows: 0.0484). So the weights help on one source and are neutral
-on the other, and the anchor ties or loses: it stays an option, off by default. More fit is not
-always more truth: two rounds of patience per row fit the vector better but scored 0.1025 against
-0.1051 in an exploratory run.
+1:1:0 anchor 0.25 -> 0.0858 (a mean prompt searched on the same rows: 0.0484). So the weights help
+on one source and are neutral on the other, and the anchor ties or loses: it stays an option, off by
+default. More fit is not always more truth: two rounds of patience per row fit the vector better but
+scored 0.1025 against 0.1051 in an exploratory run.
 
 Options: ``parts``: a list of member specs with an optional ``weight`` (default above); ``join`` (3),
 ``pool`` (12), ``invert_steps`` (10; 0 turns refinement off), ``invert_top_k`` (8) and
