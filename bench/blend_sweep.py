@@ -26,6 +26,7 @@ from prompt_recovery.metric import cosine_rows, scs, summarize
 from prompt_recovery.predictors import Features
 from prompt_recovery.predictors.blend import Blend
 from prompt_recovery.predictors.invert import invert, refine_joined
+from prompt_recovery.predictors.retrieval import unit
 from prompt_recovery.scoring import score_prompts
 
 DEFAULT_CONFIGS = ["1:1:0@0", "1:1:0@0.25", "2:1:1@0", "2:1:1@0.25"]
@@ -68,7 +69,7 @@ def main() -> None:
     for config in args.configs:
         weights, anchor = config.split("@")
         total = sum(float(w) * v for w, v in zip(weights.split(":"), parts, strict=True))
-        vectors = (total / np.linalg.norm(total, axis=1, keepdims=True)).astype(np.float32)
+        vectors = unit(total).astype(np.float32)  # as Blend.predict_vectors, from parts predicted once
         t0 = time.perf_counter()
         if weights not in joins:  # the joins depend on the weights only
             joins[weights] = invert(embedder, vectors, blend.bank, blend.bank_vecs, join=3, pool=12)

@@ -17,11 +17,11 @@ predicted vector, plus any strings the caller adds (other predictors' outputs, t
    (then retrieval and attention regression 1:1, vector 0.1351) rose from 0.0971 to 0.1014 on the
    corpus validation split (``blend.py``), while the MLP regression (vector 0.0744, joined string
    0.0857) fell to 0.0796 (``bench/quality.py --source corpus`` with a second regression member at
-   ``invert_steps = 10``). Joining real prompts acts as a
-   prior that refinement gives up, which is why only the blend refines by default. ``anchor`` > 0 keeps
-   part of that prior: the search aims at unit(v + anchor * E(joined)) instead of v. Measured on the
-   blend (``blend.py``), 0.25 tied on the corpus and lost 0.004 on the public split, so it is off by
-   default everywhere; it makes refinement ~1.8x faster.
+   ``invert_steps = 10``). Joining real prompts acts as a prior that refinement gives up, which is
+   why only the blend refines by default. ``anchor`` > 0 keeps part of that prior: the search aims at
+   unit(v + anchor * E(joined)) instead of v. Measured on the blend (``blend.py``), 0.25 tied on the
+   corpus and lost 0.004 on the public split, so it is off by default everywhere; it makes refinement
+   ~1.8x faster.
 
 Every candidate is scored exactly, as a string.
 """
