@@ -243,10 +243,10 @@ def test_missing_base_model_says_what_to_pass(tmp_path: Path):
     with pytest.raises(FinetuneError, match="no such model folder or GGUF file"):
         resolve_base(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FinetuneError, match="no config.json"):
+    with pytest.raises(FinetuneError, match=r"no config\.json"):
         resolve_base(tmp_path / "empty")
     (tmp_path / "weights.bin").write_bytes(b"x")
-    with pytest.raises(FinetuneError, match="not a .gguf"):
+    with pytest.raises(FinetuneError, match=r"not a \.gguf"):
         resolve_base(tmp_path / "weights.bin")
 
 
