@@ -107,9 +107,13 @@ def check_corpus(df: pd.DataFrame, min_words: int = 40, max_words: int = 300) ->
     if missing:
         report.errors.append(f"missing columns {missing}")
         return report
-    for col in COLUMNS:
-        for rid in df.loc[df[col].astype(str).str.strip() == "", "id"]:
-            report.errors.append(f"{rid}: empty {col}")
+    bad = [(row, col) for col in COLUMNS for row, v in enumerate(df[col], 1) if _not_a_field(v, col)]
+    for row, col in bad:
+        value = df[col].iloc[row - 1]
+        what = "empty" if isinstance(value, str) else ("null" if _is_null(value) else f"not text ({value!r})")
+        report.errors.append(f"row {row} (id {df['id'].iloc[row - 1]!r}), column {col!r}: {what}")
+    if bad:  # the checks below compare texts; they need every field to be one
+        return report
     for rid in df.loc[df["id"].duplicated(), "id"]:
         report.errors.append(f"{rid}: duplicate id")
     dup = df[df.duplicated(["original_text", "rewrite_prompt"], keep=False)]
@@ -143,6 +147,19 @@ def check_corpus(df: pd.DataFrame, min_words: int = 40, max_words: int = 300) ->
         "preamble_share": float(df["rewritten_text"].str.match(r"(?i)(sure|here|certainly|okay)\b").mean()),
     }
     return report
+
+
+def _not_a_field(value: object, column: str) -> bool:
+    """Null, blank, or (outside ``id``, where numbers are fine) not a string."""
+    if _is_null(value):
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return column != "id"
+
+
+def _is_null(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _describe(values: pd.Series) -> dict[str, float]:

@@ -9,9 +9,15 @@ The format follows the suffix: ``.jsonl``/``.ndjson`` (one JSON object per line)
 through the ``csv`` module, ``\\n`` line ends; a CSV record may span lines inside quotes, so the torn
 tail is found by re-serialising the parsed records and keeping the longest prefix that matches).
 
+A log can record what it belongs to: ``meta`` (model and input fingerprints, settings) is kept in a
+sidecar ``<file>.meta.json`` written with the first row. Opening a log whose sidecar says otherwise
+is a ``DataError`` naming what differs, before anything is read or repaired, so a rerun never mixes
+rows from another model, input or setting into one file. A log without a sidecar (written before
+sidecars existed) is adopted as it is (``adopted`` says so).
+
 Example::
 
-    log = RowLog("out.jsonl", columns=["id", "text"])
+    log = RowLog("out.jsonl", columns=["id", "text"], meta={"model": fingerprint("model/")})
     if "r1" not in log.done:
         log.append([{"id": "r1", "text": "hello"}])
     log.rows                              # [{'id': 'r1', 'text': 'hello'}]
@@ -20,12 +26,14 @@ Example::
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from prompt_recovery.data import write_text_atomic
 from prompt_recovery.errors import DataError
 
 _JSONL = (".jsonl", ".ndjson")
@@ -34,16 +42,61 @@ _JSONL = (".jsonl", ".ndjson")
 class RowLog:
     """See the module docstring. ``columns`` fixes the field order (and the CSV header)."""
 
-    def __init__(self, path: str | Path, columns: Sequence[str], key: str = "id") -> None:
+    def __init__(
+        self, path: str | Path, columns: Sequence[str], key: str = "id", meta: Mapping[str, object] | None = None
+    ) -> None:
         self.path = Path(path)
         self.columns = list(columns)
         self.key = key
-        suffix = self.path.suffix.lower()
-        if suffix not in (*_JSONL, ".csv"):
-            raise DataError(f"{self.path}: unsupported output format {suffix!r}. Fix: name it .jsonl or .csv")
-        self.jsonl = suffix in _JSONL
+        self.jsonl = self.check_suffix(self.path) in _JSONL
+        if self.path.is_dir():
+            raise DataError(f"{self.path}: is a folder. Fix: name a .jsonl or .csv file.")
+        self.meta = None if meta is None else json.loads(json.dumps(dict(meta)))  # as it reads back
+        self.meta_path = self.path.with_name(self.path.name + ".meta.json")
+        self.adopted = False  # True: rows without a sidecar, taken as this run's
+        has_rows = self.path.exists() and self.path.stat().st_size > 0
+        self._meta_written = self.meta is None or (has_rows and self._check_meta())
         self.rows: list[dict[str, str]] = self._recover() if self.path.exists() else []
         self.done = {row[key] for row in self.rows}
+
+    @staticmethod
+    def check_suffix(path: str | Path) -> str:
+        """The format of a log at ``path`` (its lower-case suffix); ``DataError`` unless .jsonl/.ndjson/.csv."""
+        suffix = Path(path).suffix.lower()
+        if suffix not in (*_JSONL, ".csv"):
+            raise DataError(f"{path}: unsupported output format {suffix!r}. Fix: name it .jsonl or .csv")
+        return suffix
+
+    def _check_meta(self) -> bool:
+        """Compare the sidecar with ``self.meta`` (the log holds rows); True when it matches as written."""
+        assert self.meta is not None
+        if not self.meta_path.exists():
+            self.adopted = True  # callers may say so: nothing records which run wrote these rows
+            return False
+        try:
+            stored = json.loads(self.meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise DataError(
+                f"{self.meta_path}: unreadable record of the run that wrote {self.path} ({exc}). "
+                f"Fix: delete {self.path} and {self.meta_path} to start over, or choose another output path."
+            ) from None
+        if stored == self.meta:
+            return True
+        stored = stored if isinstance(stored, dict) else {}
+        differ = [
+            f"{k}: {_short(stored.get(k))} there, {_short(self.meta.get(k))} now"
+            for k in sorted(set(stored) | set(self.meta))
+            if stored.get(k) != self.meta.get(k)
+        ]
+        raise DataError(
+            f"{self.path}: holds rows from another run ({'; '.join(differ)}); resuming would "
+            f"mix them. Fix: delete {self.path} and {self.meta_path} to start over, or choose another output path."
+        )
+
+    def discard(self) -> None:
+        """Delete the log and its sidecar (a finished job's scratch file)."""
+        self.path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
 
     # -- reading and repairing --------------------------------------------------------------------
 
@@ -121,6 +174,9 @@ class RowLog:
             if row[self.key] in self.done:
                 raise DataError(f"{self.path}: {self.key} {row[self.key]!r} is already written")
             self.done.add(row[self.key])
+        if not self._meta_written and new:
+            write_text_atomic(self.meta_path, json.dumps(self.meta, indent=1) + "\n")
+            self._meta_written = True
         if self.jsonl:
             chunk = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in new)
         else:
@@ -137,3 +193,24 @@ def _csv_text(records: Sequence[Sequence[str]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(records)
     return buffer.getvalue()
+
+
+def _short(value: object) -> str:
+    text = "nothing" if value is None else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def fingerprint(path: str | Path) -> str:
+    """sha256 (hex) of a file's bytes, or of a folder's visible files (names and bytes, sorted)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = (
+        [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    )
+    for file in files:
+        if file != path:
+            digest.update(file.relative_to(path).as_posix().encode() + b"\x00")
+        with file.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
