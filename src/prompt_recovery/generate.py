@@ -4,7 +4,10 @@
 and the id ``g{seed}-{k:06d}``, so a plan for 30 rows extends the plan for 20. ``generate_rewrites``
 runs the plan through an LLM in batches of ``llm.concurrency`` and appends each finished row to a
 ``RowLog``: killed at any moment and rerun, it skips the ids already written and repairs a torn last
-record, so the output ends with exactly N distinct rows.
+record, so the output ends with exactly N distinct rows. An answer that is not a rewrite (blank, a copy
+of the text, the instruction or a few-shot example, chat-template tokens: ``rewrite_problem``) is
+asked again with other seeds and, if it stays bad, is not written: ``Generated.refused`` says which
+rows and why, and a rerun retries them.
 
 Output columns: ``id, original_text, rewrite_prompt, rewritten_text, finish_reason, llm``.
 
@@ -12,20 +15,29 @@ Example::
 
     jobs = plan_pairs(originals, prompts, n=20, seed=0)
     log = RowLog("triples.jsonl", REWRITE_COLUMNS)
-    generate_rewrites(load_llm("embedded"), jobs, log, GenerationConfig(max_tokens=200))
+    result = generate_rewrites(load_llm("embedded"), jobs, log, GenerationConfig(max_tokens=200))
+    result.written, result.refused                 # 18, {'g0-000004': 'a copy of the original text', ...}
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from prompt_recovery.errors import DataError
 from prompt_recovery.llm.base import LLM, GenerationConfig
-from prompt_recovery.llm.templates import PROMPT_STOP, REWRITE_STOP, clean_line, prompt_request, rewrite_request
+from prompt_recovery.llm.templates import (
+    PROMPT_STOP,
+    REWRITE_STOP,
+    TEMPLATE_TOKENS,
+    clean_line,
+    prompt_request,
+    rewrite_problem,
+    rewrite_request,
+)
 from prompt_recovery.rowlog import RowLog
 
 log = logging.getLogger(__name__)
@@ -75,6 +87,14 @@ def _check_resume(rowlog: RowLog, jobs: Sequence[Job]) -> None:
             )
 
 
+@dataclass
+class Generated:
+    """What one ``generate_rewrites`` call did: rows written, and rows refused (id -> why), not written."""
+
+    written: int = 0
+    refused: dict[str, str] = field(default_factory=dict)
+
+
 def generate_rewrites(
     llm: LLM,
     jobs: Sequence[Job],
@@ -83,38 +103,46 @@ def generate_rewrites(
     *,
     progress: Progress | None = None,
     retries: int = 2,
-) -> int:
-    """Rewrite every job not yet in ``rowlog``; returns how many rows this call wrote.
+) -> Generated:
+    """Rewrite every job not yet in ``rowlog``.
 
-    A blank answer is asked again with another seed up to ``retries`` times, then kept as it is
-    (``finish_reason`` says ``empty``) so that the run still ends with one row per job.
+    An answer that is not a rewrite (``rewrite_problem``) is asked again with another seed up to
+    ``retries`` times; one that stays bad is left out of the log (a rerun asks again) and reported in
+    ``Generated.refused``.
     """
     _check_resume(rowlog, jobs)
     todo = [job for job in jobs if job.id not in rowlog.done]
     if config.stop == ():
         config = GenerationConfig(config.max_tokens, () if llm.chat else REWRITE_STOP, config.temperature, config.seed)
     step = max(1, llm.concurrency)
-    written = 0
+    result = Generated()
     for start in range(0, len(todo), step):
         batch = todo[start : start + step]
         requests = [rewrite_request(job.rewrite_prompt, job.original_text, chat=llm.chat) for job in batch]
-        texts, finish = [""] * len(batch), ["empty"] * len(batch)
+        texts, finish = [""] * len(batch), ["stop"] * len(batch)
+        problems: list[str | None] = ["blank"] * len(batch)
         for attempt in range(retries + 1):
-            missing = [i for i, text in enumerate(texts) if not text]
+            missing = [i for i, problem in enumerate(problems) if problem]
             if not missing:
                 break
             seed = config.seed + attempt * 1_000_003
             outs = llm.generate([requests[i] for i in missing], config.with_seed(seed))
             for i, out in zip(missing, outs, strict=True):
-                texts[i], finish[i] = out.text.strip(), out.finish_reason if out.text.strip() else "empty"
+                texts[i], finish[i] = out.text.strip(), out.finish_reason
+                problems[i] = rewrite_problem(texts[i], batch[i].rewrite_prompt, batch[i].original_text)
+        good = [i for i, problem in enumerate(problems) if problem is None]
         rowlog.append(
-            {**job.__dict__, "rewritten_text": text, "finish_reason": reason, "llm": llm.describe()}
-            for job, text, reason in zip(batch, texts, finish, strict=True)
+            {**batch[i].__dict__, "rewritten_text": texts[i], "finish_reason": finish[i], "llm": llm.describe()}
+            for i in good
         )
-        written += len(batch)
+        for i, problem in enumerate(problems):
+            if problem is not None:
+                log.info("%s: not written (%s): %r", batch[i].id, problem, texts[i][:200])
+                result.refused[batch[i].id] = problem
+        result.written += len(good)
         if progress:
             progress(len(batch))
-    return written
+    return result
 
 
 def generate_prompts(
@@ -145,7 +173,7 @@ def generate_prompts(
         out = llm.generate([prompt_request(examples, chat=llm.chat)], config.with_seed(seed * 1_000_003 + attempt))
         text = clean_line(out[0].text, max_words=40)
         attempt += 1
-        if len(text.split()) < 2 or text.lower() in known:
+        if len(text.split()) < 2 or text.lower() in known or TEMPLATE_TOKENS.search(text):
             continue
         known.add(text.lower())
         rowlog.append([{"id": f"p{seed}-{len(rowlog.rows):06d}", "rewrite_prompt": text, "llm": llm.describe()}])

@@ -25,9 +25,10 @@ def calibrate(
     Probe scores only mean something with the encoder they were measured with (leaderboard probes:
     sentence-t5)."""
     from prompt_recovery.calibrate import calibrate as run
-    from prompt_recovery.data import read_probes, read_rows, write_table_atomic
+    from prompt_recovery.data import check_output_path, read_probes, read_rows, write_table_atomic
 
     with user_errors():
+        check_output_path(out, [probes, pool], "--out")
         probe_df = read_probes(probes)
         pool_df = read_rows(pool, require=("rewrite_prompt",))
         from prompt_recovery.embed import load_embedder

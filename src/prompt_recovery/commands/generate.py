@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -23,8 +24,8 @@ app.add_typer(generate_app, name="generate")
 
 OutOpt = Annotated[Path, typer.Option("--out", help="Output .jsonl or .csv; a rerun resumes it.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed for the sampled pairs and the model.")]
-MaxTokensOpt = Annotated[int, typer.Option(help="Most tokens per answer.")]
-TemperatureOpt = Annotated[float, typer.Option(help="0 is greedy.")]
+MaxTokensOpt = Annotated[int, typer.Option(min=1, help="Most tokens per answer.")]
+TemperatureOpt = Annotated[float, typer.Option(min=0.0, help="0 is greedy.")]
 
 
 @generate_app.callback(invoke_without_command=True)
@@ -34,7 +35,7 @@ def generate(
         Path | None, typer.Option(help="Original texts: .txt (one per line), .json list, or a table.")
     ] = None,
     prompts: Annotated[Path | None, typer.Option(help="Prompt bank: .txt, .json list, or a table.")] = None,
-    n: Annotated[int, typer.Option("-n", help="Rows to produce (in all, counting rows already in --out).")] = 20,
+    n: Annotated[int, typer.Option("-n", min=1, help="Rows to produce (in all, counting rows already in --out).")] = 20,
     out: Annotated[Path | None, typer.Option("--out", help="Output .jsonl or .csv; a rerun resumes it.")] = None,
     originals_column: Annotated[str, typer.Option(help="Column of --originals when it is a table.")] = "original_text",
     prompts_column: Annotated[str, typer.Option(help="Column of --prompts when it is a table.")] = "rewrite_prompt",
@@ -53,7 +54,7 @@ def generate(
     no duplicate, no lost row. Columns: id, original_text, rewrite_prompt, rewritten_text, finish_reason, llm."""
     if ctx.invoked_subcommand is not None:
         return
-    from prompt_recovery.data import read_texts
+    from prompt_recovery.data import check_output_path, read_texts
     from prompt_recovery.generate import REWRITE_COLUMNS, generate_rewrites, plan_pairs
     from prompt_recovery.llm import GenerationConfig, llm_from_options
     from prompt_recovery.rowlog import RowLog
@@ -66,30 +67,62 @@ def generate(
         raise typer.Exit(2)
     assert originals and prompts and out
     with user_errors():
+        check_output_path(out, [originals, prompts], "--out")
+        RowLog.check_suffix(out)
         texts = read_texts(originals, originals_column, "original texts", "--originals-column")
         bank = read_texts(prompts, prompts_column, "prompts", "--prompts-column")
         jobs = plan_pairs(texts, bank, n, seed)
-        rowlog = RowLog(out, REWRITE_COLUMNS)
-        left = sum(job.id not in rowlog.done for job in jobs)
-        if left == 0:
-            typer.echo(f"{out} already holds all {n} rows")
-            return
         config = GenerationConfig(max_tokens=max_tokens, temperature=temperature, seed=seed)
-        with (
-            llm_from_options(llm, model, base_url, template, concurrency, timeout) as backend,
-            tqdm(total=n, initial=n - left, desc="Generating", unit="row", disable=not show_progress()) as bar,
-        ):
-            written = generate_rewrites(backend, jobs, rowlog, config, progress=bar.update)
-    typer.echo(f"wrote {written} rows ({n} in all) to {out}")
+        with llm_from_options(llm, model, base_url, template, concurrency, timeout) as backend:
+            meta = {"job": "generate", "llm": backend.identity(), **_settings(config)}
+            rowlog = RowLog(out, REWRITE_COLUMNS, meta=meta)
+            if rowlog.adopted:
+                typer.echo(f"note: resuming {out}, which does not record the model and settings it is for", err=True)
+            left = sum(job.id not in rowlog.done for job in jobs)
+            if left == 0:
+                typer.echo(f"{out} already holds all {n} rows")
+                return
+            with tqdm(total=n, initial=n - left, desc="Generating", unit="row", disable=not show_progress()) as bar:
+                result = generate_rewrites(backend, jobs, rowlog, config, progress=bar.update)
+    total = len(rowlog.rows)
+    in_all = f"{n} in all" if total >= n else f"{total} of {n} in all"
+    typer.echo(f"wrote {result.written} rows ({in_all}) to {out}")
+    if result.refused:
+        reasons = Counter(result.refused.values())
+        ids = list(result.refused)
+        typer.echo(
+            f"error: {len(ids)} row(s) not written, their answers were not rewrites: "
+            + "; ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+            + f" (ids {', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''}). A rerun of the same command asks "
+            "again for these rows only. Fix: " + _refusal_fix(reasons, template),
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+def _settings(config: object) -> dict[str, object]:
+    """The generation settings a resumed output file must share with the run that started it."""
+    return {k: getattr(config, k) for k in ("max_tokens", "temperature", "seed")}
+
+
+def _refusal_fix(reasons: Counter[str], template: str) -> str:
+    if any(reason.startswith("chat-template token") for reason in reasons):
+        if template != "completion":
+            return (
+                "the model answered with chat-template tokens: it looks like a base model behind the server, "
+                "so use --template completion (or serve an instruction-tuned model)."
+            )
+        return "the model answered with chat-template tokens: serve it with its chat template (--template chat)."
+    return "a model that copies its input needs --temperature above 0, another --template, or a stronger model."
 
 
 @generate_app.command("prompts")
 def generate_prompts_command(
     bank: Annotated[Path, typer.Option(help="Example prompts: .txt, .json list, or a table.")],
     out: OutOpt,
-    n: Annotated[int, typer.Option("-n", help="New prompts to produce (in all).")] = 20,
+    n: Annotated[int, typer.Option("-n", min=1, help="New prompts to produce (in all).")] = 20,
     column: Annotated[str, typer.Option(help="Column of --bank when it is a table.")] = "rewrite_prompt",
-    shots: Annotated[int, typer.Option(help="Bank prompts shown per request.")] = 8,
+    shots: Annotated[int, typer.Option(min=1, help="Bank prompts shown per request.")] = 8,
     llm: LLMOpt = "embedded",
     model: ModelNameOpt = None,
     base_url: BaseUrlOpt = None,
@@ -102,20 +135,23 @@ def generate_prompts_command(
 ) -> None:
     """Invent new rewrite prompts in the style of a bank (few-shot), skipping any already in the bank or
     the output. Resumable like ``generate``. Columns: id, rewrite_prompt, llm."""
-    from prompt_recovery.data import read_texts
+    from prompt_recovery.data import check_output_path, read_texts
     from prompt_recovery.generate import PROMPT_COLUMNS, generate_prompts
     from prompt_recovery.llm import GenerationConfig, llm_from_options
     from prompt_recovery.rowlog import RowLog
 
     with user_errors():
+        check_output_path(out, [bank], "--out")
+        RowLog.check_suffix(out)
         examples = read_texts(bank, column, "prompts")
-        rowlog = RowLog(out, PROMPT_COLUMNS)
         config = GenerationConfig(max_tokens=max_tokens, temperature=temperature, seed=seed)
-        with (
-            llm_from_options(llm, model, base_url, template, concurrency, timeout) as backend,
-            tqdm(
+        with llm_from_options(llm, model, base_url, template, concurrency, timeout) as backend:
+            meta = {"job": "generate prompts", "llm": backend.identity(), "shots": shots, **_settings(config)}
+            rowlog = RowLog(out, PROMPT_COLUMNS, meta=meta)
+            with tqdm(
                 total=n, initial=min(n, len(rowlog.rows)), desc="Prompts", unit="prompt", disable=not show_progress()
-            ) as bar,
-        ):
-            added = generate_prompts(backend, examples, n, rowlog, config, seed=seed, shots=shots, progress=bar.update)
+            ) as bar:
+                added = generate_prompts(
+                    backend, examples, n, rowlog, config, seed=seed, shots=shots, progress=bar.update
+                )
     typer.echo(f"added {added} prompts ({len(rowlog.rows)} in all) to {out}")

@@ -34,11 +34,19 @@ def score(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Score a submission against the truth with the competition metric (mean SCS, bootstrap 95% CI)."""
-    from prompt_recovery.data import SUBMISSION_COLUMNS, read_rows, read_weights, write_table_atomic
+    from prompt_recovery.data import (
+        SUBMISSION_COLUMNS,
+        check_output_path,
+        read_rows,
+        read_weights,
+        write_table_atomic,
+    )
     from prompt_recovery.embed import load_embedder
     from prompt_recovery.scoring import TRUTH_COLUMNS, score_submission
 
     with user_errors():
+        if per_row is not None:
+            check_output_path(per_row, [truth, submission, weights], "--per-row")
         truth_df = read_rows(truth, require=TRUTH_COLUMNS)
         sub_df = read_rows(submission, require=SUBMISSION_COLUMNS)
         embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=None if no_cache else cache_dir)

@@ -127,3 +127,8 @@ class LLM(ABC):
     def describe(self) -> str:
         """One line for logs and reports; never contains a secret."""
         return self.name
+
+    def identity(self) -> str:
+        """What a resumable job records about the model that wrote its rows (``describe()``, with anything
+        resolved lazily, such as a server's default model name, resolved now)."""
+        return self.describe()

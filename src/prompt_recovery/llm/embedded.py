@@ -152,3 +152,7 @@ class LlamaCppLLM(LLM):
 
     def describe(self) -> str:
         return f"{self.name} ({'chat' if self.chat else 'base'}, {self.concurrency} slot(s))"
+
+    def identity(self) -> str:
+        size = self.path.stat().st_size if self.path.exists() else 0
+        return f"llamacpp:{self.path.resolve()} ({size} bytes, {'chat' if self.chat else 'base'})"

@@ -35,6 +35,7 @@ class TransformersLLM(LLM):
         except (OSError, ValueError) as exc:
             raise LLMUnreachable(f"{path}: transformers could not load the model ({exc})") from None
         self.device = device
+        self.path = path
         self.name = f"transformers:{path.name}"
         self.chat = bool(getattr(self.tokenizer, "chat_template", None)) if chat is None else chat
 
@@ -69,3 +70,6 @@ class TransformersLLM(LLM):
 
     def _generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
         return [self._one(r, config) for r in requests]
+
+    def identity(self) -> str:
+        return f"transformers:{self.path.resolve()} ({'chat' if self.chat else 'base'})"

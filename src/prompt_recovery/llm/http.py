@@ -3,7 +3,9 @@
 Posts to ``{base_url}/chat/completions`` (chat models) or ``{base_url}/completions`` (base models),
 ``concurrency`` requests at a time, each with a ``timeout``; connection failures, timeouts, HTTP 429
 and 5xx are retried ``retries`` times with exponential backoff and jitter (tenacity). The API key is
-sent as a bearer token and never appears in logs, errors or ``describe()``.
+sent as a bearer token and never appears in logs, errors or ``describe()``; credentials written into
+the URL (``http://user:pass@host``) are taken out of it and sent as HTTP basic auth, and an error body
+that echoes a secret back (some proxies repeat the request headers) has it replaced by ``***``.
 
 Settings come from arguments or the environment:
 
@@ -21,9 +23,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx2 as httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -51,9 +56,35 @@ class _Retryable(Exception):
         self.error = error
 
 
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``http://u:p@h:8080/v1`` -> (``http://h:8080/v1``, (``u``, ``p``)); a URL without them is unchanged."""
+    parts = urlsplit(url.strip())
+    if parts.username is None and parts.password is None:
+        return url.strip(), None
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    try:
+        port = parts.port
+    except ValueError:
+        raise LLMError(f"base URL for host {host!r} has a bad port. Fix: e.g. --base-url http://HOST:8080/v1") from None
+    if port is not None:
+        netloc += f":{port}"
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return clean, (unquote(parts.username or ""), unquote(parts.password or ""))
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret, and any ``Bearer``/``Basic`` credential, replaced by ``***``."""
+    for secret in sorted((s for s in secrets if s and len(s) >= 3), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return re.sub(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+", r"\1 ***", text)
+
+
 def normalise_base_url(url: str) -> str:
-    """``http://h:8080`` -> ``http://h:8080/v1``; a URL with a path is kept as given (minus a trailing /)."""
-    url = url.strip().rstrip("/")
+    """``http://h:8080`` -> ``http://h:8080/v1``; a URL with a path is kept as given (minus a trailing /).
+    Credentials in the URL are dropped (see ``split_credentials``)."""
+    url, _ = split_credentials(url)
+    url = url.rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise LLMError(f"base URL {url!r} is not an http(s) URL. Fix: e.g. --base-url http://127.0.0.1:8080/v1")
@@ -78,6 +109,7 @@ class OpenAICompatibleLLM(LLM):
         url = base_url or os.environ.get("PROMPT_RECOVERY_BASE_URL") or os.environ.get("OPENAI_BASE_URL")
         if not url:
             raise LLMError("no server given. Fix: pass --base-url http://HOST:PORT/v1 or set $PROMPT_RECOVERY_BASE_URL")
+        url, userinfo = split_credentials(url)
         self.base_url = normalise_base_url(url)
         self.chat = chat
         self.concurrency = max(1, concurrency)
@@ -86,6 +118,14 @@ class OpenAICompatibleLLM(LLM):
         self.timeout = timeout
         key = api_key or os.environ.get("PROMPT_RECOVERY_API_KEY") or os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._secrets = [s for s in (key, *(userinfo or ())) if s]
+        if userinfo and userinfo[1]:
+            import base64
+
+            basic = base64.b64encode(f"{userinfo[0]}:{userinfo[1]}".encode()).decode()
+            self._secrets.append(basic)
+            if not key:
+                headers = {"Authorization": f"Basic {basic}"}
         self._client = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -111,13 +151,13 @@ class OpenAICompatibleLLM(LLM):
                     LLMUnreachable(f"{url}: cannot connect ({type(exc).__name__}). Fix: is the server running?")
                 ) from None
             if response.status_code == 429 or response.status_code >= 500:
-                raise _Retryable(LLMBadResponse(f"{url}: HTTP {response.status_code}: {response.text[:300]}"))
+                raise _Retryable(LLMBadResponse(f"{url}: HTTP {response.status_code}: {self._body(response, 300)}"))
             if response.status_code >= 400:
-                raise LLMBadResponse(f"{url}: HTTP {response.status_code}: {response.text[:300]}")
+                raise LLMBadResponse(f"{url}: HTTP {response.status_code}: {self._body(response, 300)}")
             try:
                 return response.json()
             except ValueError:
-                raise LLMBadResponse(f"{url}: the answer is not JSON: {response.text[:200]!r}") from None
+                raise LLMBadResponse(f"{url}: the answer is not JSON: {self._body(response, 200)!r}") from None
 
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
@@ -132,6 +172,10 @@ class OpenAICompatibleLLM(LLM):
             return retrying(attempt)
         except _Retryable as exc:
             raise exc.error from None
+
+    def _body(self, response: Any, limit: int) -> str:
+        """The start of a response body with secrets cut out first (a cut secret would escape ``redact``)."""
+        return redact(response.text, self._secrets)[:limit]
 
     def _model_name(self) -> str:
         if self.model is None:
@@ -154,11 +198,26 @@ class OpenAICompatibleLLM(LLM):
         return parse_choice(self.base_url + path, self._call("POST", path, body), config)
 
     def _generate(self, requests: list[Request], config: GenerationConfig) -> list[Completion]:
-        if self.concurrency == 1 or len(requests) == 1:
-            return [self._one(r, config) for r in requests]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.concurrency)
-        return list(self._pool.map(lambda r: self._one(r, config), requests))
+        with self._redacted():
+            if self.concurrency == 1 or len(requests) == 1:
+                return [self._one(r, config) for r in requests]
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency)
+            return list(self._pool.map(lambda r: self._one(r, config), requests))
+
+    @contextmanager
+    def _redacted(self) -> Iterator[None]:
+        """Re-raise any ``LLMError`` with the key and URL credentials cut out of its message."""
+        try:
+            yield
+        except LLMError as exc:
+            raise type(exc)(redact(str(exc), self._secrets)) from None
+
+    def identity(self) -> str:
+        """``describe()`` with the model name resolved (asks the server's ``/models`` if not given)."""
+        with self._redacted():
+            self._model_name()
+        return self.describe()
 
     def close(self) -> None:
         if self._pool is not None:

@@ -39,7 +39,15 @@ _REWRITE_SHOTS = (
         "Arr, the shop be battenin' its hatches at six bells, so we'd best weigh anchor now if we want our bread!",
     ),
 )
-REWRITE_STOP = ("\n\nInstruction:", "\nInstruction:", "\n\n\n")
+# A base model that keeps writing starts the next few-shot block: cut it at any of the block's labels.
+REWRITE_STOP = ("\n\nInstruction:", "\nInstruction:", "\nText:", "\nRewritten text:", "\n\n\n")
+REWRITE_LABELS = ("Instruction:", "Text:", "Rewritten text:")
+# Chat-template control tokens (ChatML, Gemma, Llama 2/3, Phi, ...): seen in an answer, they mean the
+# server applied no template to a model that needs one, or a chat template to a base model.
+TEMPLATE_TOKENS = re.compile(
+    r"<\|(?:im_start|im_end|eot_id|start_header_id|end_header_id|endoftext|assistant|user|system|end)\|>"
+    r"|<(?:start|end)_of_turn>|\[/?INST\]|<</?SYS>>"
+)
 GUESS_STOP = ("\n",)
 PROMPT_STOP = ("\n",)
 DEFAULT_PREFIX = "Improve this text by"
@@ -55,6 +63,41 @@ def rewrite_request(instruction: str, text: str, *, chat: bool) -> Request:
         return [{"role": "user", "content": f"{instruction}\n\n{text}"}]
     shots = "\n\n".join(f"{_block(i, t)} {r}" for i, t, r in _REWRITE_SHOTS)
     return f"{shots}\n\n{_block(instruction, text)}"
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def rewrite_problem(answer: str, instruction: str, text: str) -> str | None:
+    """Why ``answer`` is not a rewrite of ``text`` by ``instruction`` (None when it may be one).
+
+    Caught: a blank answer; chat-template tokens; the template's own labels (``Text:``); a copy of the
+    text or of the instruction (ignoring case, spacing and punctuation); a piece of a few-shot example.
+
+    >>> rewrite_problem("hey, running late", "Make it formal", "Hey, running late!")
+    'a copy of the original text'
+    """
+    if not answer.strip():
+        return "blank"
+    token = TEMPLATE_TOKENS.search(answer)
+    if token:
+        return f"chat-template token {token.group(0)} in the answer"
+    for line in answer.splitlines():
+        if line.strip().startswith(REWRITE_LABELS):
+            return f"the template's label {line.strip().split(':')[0]!r} in the answer"
+    norm = _norm(answer)
+    if not norm:
+        return "no words"
+    if norm == _norm(text):
+        return "a copy of the original text"
+    if norm == _norm(instruction):
+        return "a copy of the instruction"
+    for shot in _REWRITE_SHOTS:
+        for part in shot:
+            if (len(norm) >= 20 and norm in _norm(part)) or _norm(part) in norm:
+                return "a copy of a few-shot example"
+    return None
 
 
 def prompt_request(examples: Sequence[str], *, chat: bool) -> Request:
