@@ -117,8 +117,16 @@ def load_base(
     kwargs: dict[str, Any] = {"local_files_only": True}
     if base.gguf_file:
         kwargs["gguf_file"] = base.gguf_file
+    quiet = {}
     if not show_progress:
         hf_logging.disable_progress_bar()
+        if base.gguf_file:  # the GGUF conversion uses a bare tqdm that no transformers switch reaches
+            import functools
+
+            from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+            quiet = {"tqdm": gguf_utils.tqdm}
+            gguf_utils.tqdm = functools.partial(gguf_utils.tqdm, disable=True)
     try:
         tokenizer: Any = AutoTokenizer.from_pretrained(base.folder, **kwargs)
         model: Any = AutoModelForCausalLM.from_pretrained(base.folder, dtype=getattr(torch, dtype), **kwargs)
@@ -127,6 +135,8 @@ def load_base(
     finally:
         if not show_progress:
             hf_logging.enable_progress_bar()
+        if quiet:
+            gguf_utils.tqdm = quiet["tqdm"]
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model.to(device), tokenizer, base
