@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from prompt_recovery.cli import app
 from prompt_recovery.errors import PromptRecoveryError
 from prompt_recovery.pipeline import FALLBACK, Pipeline, PipelineConfig, train
-from prompt_recovery.predictors import Features, Retrieval
+from prompt_recovery.predictors import Context, Features, Retrieval
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "test.csv"
 FAST = [
@@ -33,19 +33,22 @@ def pipeline(tmp_path_factory):
     return train(labelled(), PipelineConfig(members=[dict(m) for m in FAST]), cache_dir=cache)
 
 
+def ctx_of(pipeline) -> Context:
+    return pipeline.context
+
+
 def test_save_load_round_trip(pipeline, tmp_path):
     pipeline.save(tmp_path / "m")
     again = Pipeline.load(tmp_path / "m")
     rows = labelled().head(5)
     assert again.predict(rows) == pipeline.predict(rows)
-    assert again.order == pipeline.order
-    assert all("cache_dir" not in m.options for m in again.members.values())  # not the training machine's
-    here = Pipeline.load(tmp_path / "m", cache_dir=tmp_path / "cache")
-    assert all(m.options["cache_dir"] == str(tmp_path / "cache") for m in here.members.values())
+    assert again.order == pipeline.order and again.bank.texts == pipeline.bank.texts
+    doc = (tmp_path / "m" / "pipeline.json").read_text()
+    assert "cache" not in doc  # no folder of the training machine travels with the model
     f = Features.of(rows, pipeline.embedder)
     np.testing.assert_allclose(
-        again.members["regression"].predict_vectors(f, again.embedder),
-        pipeline.members["regression"].predict_vectors(f, pipeline.embedder),
+        again.members["regression"].predict_vectors(f, again.context),
+        pipeline.members["regression"].predict_vectors(f, pipeline.context),
         atol=1e-6,
     )
 
@@ -53,7 +56,7 @@ def test_save_load_round_trip(pipeline, tmp_path):
 def test_a_failing_member_falls_back_and_nothing_is_blank(pipeline, monkeypatch):
     rows = labelled().head(4)
 
-    def boom(self, rows, embedder):
+    def boom(self, rows, ctx, candidates=None):
         raise RuntimeError("server down")
 
     monkeypatch.setattr(Retrieval, "predict", boom)
@@ -62,11 +65,13 @@ def test_a_failing_member_falls_back_and_nothing_is_blank(pipeline, monkeypatch)
     assert all(p.strip() for p in preds)
 
 
-def test_all_members_blank_gives_the_fallback(pipeline):
+def test_all_members_blank_gives_the_mean_prompt_then_the_fallback(pipeline, monkeypatch):
     outputs = {name: ["", ""] for name in pipeline.members}
-    assert pipeline.combine(outputs) == [FALLBACK, FALLBACK]
-    outputs["constant"] = ["mean prompt", "mean prompt"]
-    assert pipeline.combine(outputs, order=["retrieval"]) == ["mean prompt", "mean prompt"]
+    mean_prompt = pipeline.members["constant"].text
+    assert pipeline.mean_prompt == mean_prompt
+    assert pipeline.combine(outputs) == [mean_prompt, mean_prompt]
+    monkeypatch.setattr(pipeline.members["constant"], "text", "")
+    assert pipeline.combine(outputs, order=["retrieval"]) == [FALLBACK, FALLBACK]
 
 
 def test_missing_model_dir_and_bad_config(tmp_path):
@@ -146,8 +151,8 @@ def test_predict_resumes_from_partial_file(tmp_path, pipeline):
 def _fewshot(pipeline, **options):
     from prompt_recovery.predictors import FewShot
 
-    member = FewShot(shots=2, **options)
-    member.fit(Features.of(labelled(), pipeline.embedder), pipeline.embedder)
+    member = FewShot.from_table({"shots": 2, **options})
+    member.fit(Features.of(labelled(), pipeline.embedder), pipeline.context)
     return member
 
 
@@ -157,15 +162,16 @@ def test_fewshot_shows_nearest_examples_and_cleans_answers(pipeline, tmp_path):
     member = _fewshot(pipeline)
     member.llm = ScriptedLLM(lambda request, config: " making it rhyme like a shanty.\nInstruction: more")
     rows = labelled().head(3)
-    preds = member.predict(Features.of(rows, pipeline.embedder), pipeline.embedder)
+    preds = member.predict(Features.of(rows, pipeline.embedder), pipeline.context)
     assert preds == ["Improve this text by making it rhyme like a shanty."] * 3
     request = member.llm.calls[0]
     assert isinstance(request, str) and request.endswith("Instruction: Improve this text by")
     # the row itself is in the bank (twice, as a02 and a02b), so its own prompt is the nearest example
     assert request.count(rows["rewrite_prompt"].iloc[0]) >= 1
-    again = type(member).restore(member.state(), member.arrays())
+    again = type(member).from_table(member.to_table())
+    again.load_state(member.state(), member.arrays())
     again.llm = member.llm
-    assert again.predict(Features.of(rows, pipeline.embedder), pipeline.embedder) == preds
+    assert again.predict(Features.of(rows, pipeline.embedder), pipeline.context) == preds
 
 
 def test_fewshot_with_an_unreachable_server_falls_back(pipeline, monkeypatch):
@@ -197,47 +203,39 @@ def test_attention_regression_round_trip_and_token_types(pipeline):
     assert kinds[len(rewritten) : len(rewritten) + len(original)] == [ORIGINAL] * len(original)
 
     train_features = Features.of(labelled(), emb)
-    member = Regression(arch="attention", epochs=2, hidden=16, heads=2)
-    member.fit(train_features, emb)
-    again = Regression.restore(member.state(), member.arrays())
+    member = Regression.from_table({"arch": "attention", "epochs": 2, "hidden": 16, "heads": 2})
+    member.fit(train_features, pipeline.context)
+    again = Regression.from_table(member.to_table())
+    again.load_state(member.state(), member.arrays())
+    ctx = pipeline.context
     np.testing.assert_allclose(
-        again.predict_vectors(train_features, emb), member.predict_vectors(train_features, emb), atol=1e-5
+        again.predict_vectors(train_features, ctx), member.predict_vectors(train_features, ctx), atol=1e-5
     )
 
 
 def test_blend_averages_member_vectors_and_round_trips(pipeline, tmp_path):
     from prompt_recovery.predictors import Blend
 
-    emb = pipeline.embedder
+    emb, ctx = pipeline.embedder, pipeline.context
     features = Features.of(labelled(), emb)
     parts = [{"kind": "retrieval", "k": 3, "weight": 2.0}, {"kind": "regression", "epochs": 2, "hidden": 16}]
-    blend = Blend(parts=parts, join=2, cache_dir=str(tmp_path))  # default invert_steps: refined strings
-    blend.fit(features, emb)
-    retrieval, regression = (part for _, part in blend.parts)
-    expected = 2 * retrieval.predict_vectors(features, emb) + regression.predict_vectors(features, emb)
+    blend = Blend.from_table({"parts": parts, "invert": {"join": 2}})  # default invert.steps: refined strings
+    assert blend.config.invert.steps == 10
+    blend.fit(features, ctx)
+    retrieval, regression = blend.parts
+    expected = 2 * retrieval.predict_vectors(features, ctx) + regression.predict_vectors(features, ctx)
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
-    np.testing.assert_allclose(blend.predict_vectors(features, emb), expected, atol=1e-6)
-    again = Blend.restore(blend.state(), blend.arrays())
+    np.testing.assert_allclose(blend.predict_vectors(features, ctx), expected, atol=1e-6)
+    again = Blend.from_table(blend.to_table())
+    assert again.config == blend.config
+    again.load_state(blend.state(), blend.arrays())
     rows = Features.of(labelled().head(4), emb)
-    assert again.predict(rows, emb) == blend.predict(rows, emb)
-    assert all(s.strip() for s in again.predict(rows, emb))
-    with pytest.raises(ValueError, match="vector predictor"):
-        Blend(parts=[{"kind": "constant"}])
-
-
-def test_greedy_join_batches_rows_independently(pipeline):
-    from prompt_recovery.predictors.invert import greedy_join
-
-    emb = pipeline.embedder
-    a, b, c = "Rewrite it as a pirate would say it.", "Turn it into a haiku about autumn.", "Summarize the text."
-    both = emb.encode([a]) + emb.encode([b])
-    vectors = np.vstack([both / np.linalg.norm(both), emb.encode([c])]).astype(np.float32)
-    together = greedy_join(emb, vectors, [[a, b, c], [a, b, c]], join=3)
-    assert a in together[0] and b in together[0] and c not in together[0]
-    assert together[1] == c  # joining anything to the exact match only lowers its score
-    alone = greedy_join(emb, vectors[:1], [[a, b, c]], join=3)
-    assert alone == together[:1]
-    assert greedy_join(emb, vectors[:1], [[]], join=3) == [""]
+    assert again.predict(rows, ctx) == blend.predict(rows, ctx)
+    assert all(s.strip() for s in again.predict(rows, ctx))
+    with pytest.raises(PromptRecoveryError, match="a part is one of retrieval, regression"):
+        Blend.from_table({"parts": [{"kind": "constant"}]})
+    with pytest.raises(PromptRecoveryError, match=r"parts\[0\] \(retrieval\): unknown setting 'kk'; known: k, match"):
+        Blend.from_table({"parts": [{"kind": "retrieval", "kk": 3}]})
 
 
 def test_predict_runs_only_the_ensemble_and_falls_back_member_by_member(pipeline, monkeypatch):
@@ -246,48 +244,50 @@ def test_predict_runs_only_the_ensemble_and_falls_back_member_by_member(pipeline
     for name, member in pipeline.members.items():
         original = type(member).predict
 
-        def spy(self, features, embedder, _name=name, _original=original):
+        def spy(self, features, ctx, candidates=None, _name=name, _original=original):
             ran.append(_name)
-            return _original(self, features, embedder)
+            return _original(self, features, ctx, candidates)
 
         monkeypatch.setattr(member, "predict", spy.__get__(member))
     monkeypatch.setattr(pipeline, "order", ["regression"])
     monkeypatch.setattr(pipeline, "validation", {"retrieval": 0.5, "regression": 0.4, "constant": 0.1})
     preds, outputs = pipeline.predict(rows)
-    assert sorted(ran) == ["constant", "regression"] and set(outputs) == {"constant", "regression"}
+    assert ran == ["regression"] and set(outputs) == {"regression"}  # the mean prompt is a string, not a run
     # regression blank on rows 1 and 3: retrieval (best validation score) fills exactly those rows
     blanks = {1, 3}
     ran.clear()
     monkeypatch.setattr(
         pipeline.members["regression"],
         "predict",
-        lambda features, embedder: ["" if i in blanks else "kept" for i in range(len(features.rows))],
+        lambda features, ctx, candidates=None: ["" if i in blanks else "kept" for i in range(len(features.rows))],
     )
     preds, outputs = pipeline.predict(rows)
     assert [p for i, p in enumerate(preds) if i not in blanks] == ["kept", "kept"]
-    assert ran == ["constant", "retrieval"] and all(outputs["retrieval"][i] for i in blanks)
+    assert ran == ["retrieval"] and all(outputs["retrieval"][i] for i in blanks)
     assert [outputs["retrieval"][i] for i in (0, 2)] == ["", ""]
     assert all(p.strip() for p in preds)
 
 
 def test_warm_start_offers_earlier_members_and_the_mean_prompt(pipeline, monkeypatch):
+    from dataclasses import replace
+
     from prompt_recovery.predictors import Regression
 
     seen = {}
 
-    def spy(self, rows, embedder, extra=None):
+    def spy(embedder, vectors, bank, config, extra=None):
         seen["extra"] = extra
-        return ["a guess"] * len(rows.rows)
+        return ["a guess"] * len(vectors)
 
-    monkeypatch.setattr(Regression, "predict", spy)
-    monkeypatch.setitem(pipeline.members["regression"].options, "warm_start", True)
+    monkeypatch.setattr("prompt_recovery.predictors.base.invert", spy)
+    member = pipeline.members["regression"]
+    warm = replace(member.config, invert=replace(member.config.invert, warm_start=True))
+    monkeypatch.setattr(member, "config", warm)
     rows = labelled().head(2)
     _, outputs = pipeline.predict(rows, every_member=True)
-    mean_prompt = pipeline.members["constant"].text
-    for i in range(2):
-        assert seen["extra"][i] == [mean_prompt, outputs["retrieval"][i]]
-    monkeypatch.setitem(pipeline.members["regression"].options, "warm_start", False)
+    for i in range(2):  # members computed before it (in order), then the mean prompt
+        assert seen["extra"][i] == [outputs["constant"][i], outputs["retrieval"][i]]
+    monkeypatch.setattr(member, "config", replace(warm, invert=replace(warm.invert, warm_start=False)))
     pipeline.predict(rows, every_member=True)
     assert seen["extra"] is None
-    with pytest.raises(PromptRecoveryError, match="warm_start needs an inverting member"):
-        train(labelled(), PipelineConfig(members=[{"kind": "constant", "text": "x", "warm_start": True}]))
+    assert isinstance(member, Regression)

@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from prompt_recovery.embed import load_embedder
-from prompt_recovery.predictors.invert import invert
+from prompt_recovery.predictors.bank import PromptBank
+from prompt_recovery.predictors.invert import InvertConfig, invert
 from prompt_recovery.search import VocabFilter, allowed_token_ids
-from prompt_recovery.search.batched import RefineConfig, _Ranker, refine
+from prompt_recovery.search.batched import RefineConfig, refine
 from prompt_recovery.search.single_tokens import single_token_states
+from prompt_recovery.search.space import Ranker
 
 SMALL = VocabFilter(limit=300)
 STARTS = ["Rewrite this text as a sea shanty.", "Make it more formal.", "Turn the story into a haiku."]
@@ -27,30 +29,41 @@ def exact(emb, texts, vectors):
     return np.abs(np.einsum("nd,nd->n", emb.encode(texts, use_cache=False), vectors)) ** 3
 
 
-def test_reported_scores_are_the_strings_scores_and_never_worse(emb, tmp_path):
+def test_reported_scores_are_the_strings_scores_and_never_worse(emb):
     vectors = emb.encode(TARGETS)
-    out, scores = refine(emb, vectors, STARTS, RefineConfig(steps=3, top_k=8), str(tmp_path), SMALL)
+    result = refine(emb, vectors, STARTS, RefineConfig(steps=3, top_k=8), SMALL)
+    out, scores = result.texts, result.scores
     np.testing.assert_allclose(scores, exact(emb, out, vectors), atol=1e-5)
     assert (scores >= exact(emb, STARTS, vectors) - 1e-6).all()
     assert any(o != s for o, s in zip(out, STARTS, strict=True))  # a random encoder still moves
-    for o, s in zip(out, STARTS, strict=True):  # an unimproved row keeps its start string verbatim
-        assert o == s or o != emb.tokenizer.decode(emb.tokenizer.encode_plain(s))
+    assert [h.step for h in result.history] == list(range(len(result.history)))
+    assert result.history[-1].mean_score == pytest.approx(float(scores.mean()), abs=1e-6)
 
 
-def test_more_steps_never_score_lower_and_rows_are_independent(emb, tmp_path):
+def test_an_unimproved_row_keeps_its_start_string_verbatim(emb):
+    start = "Make  it   more formal."  # extra spaces: its re-tokenized form differs from it
+    tok = emb.tokenizer
+    assert tok.decode(tok.encode_plain(start)) != start
+    target = emb.encode([start], use_cache=False)  # the start is already the exact optimum
+    result = refine(emb, target, [start], RefineConfig(steps=2, top_k=8), SMALL)
+    assert result.texts == [start]
+
+
+def test_more_steps_never_score_lower_and_rows_are_independent(emb):
     vectors = emb.encode(TARGETS)
-    few_texts, few = refine(emb, vectors, STARTS, RefineConfig(steps=1, top_k=8), str(tmp_path), SMALL)
-    _, many = refine(emb, vectors, STARTS, RefineConfig(steps=4, top_k=8, patience=2), str(tmp_path), SMALL)
-    assert (many >= few - 1e-6).all()
-    one, one_score = refine(emb, vectors[1:2], STARTS[1:2], RefineConfig(steps=1, top_k=8), str(tmp_path), SMALL)
-    assert one == few_texts[1:2]
-    assert one_score[0] == pytest.approx(few[1], abs=1e-5)
+    few = refine(emb, vectors, STARTS, RefineConfig(steps=1, top_k=8), SMALL)
+    many = refine(emb, vectors, STARTS, RefineConfig(steps=4, top_k=8, patience=2), SMALL)
+    assert (many.scores >= few.scores - 1e-6).all()
+    for i in range(3):  # each row alone, in a batch of one, gives the same string
+        one = refine(emb, vectors[i : i + 1], STARTS[i : i + 1], RefineConfig(steps=1, top_k=8), SMALL)
+        assert one.texts == few.texts[i : i + 1]
+        assert one.scores[0] == pytest.approx(few.scores[i], abs=1e-5)
 
 
 def test_ranker_matches_the_heads_own_computation(emb, tmp_path):
     allowed = allowed_token_ids(emb.tokenizer, SMALL)
     states = single_token_states(emb, tmp_path)[allowed]
-    ranker = _Ranker(emb, states, allowed)
+    ranker = Ranker(emb, states, allowed)
     rng = np.random.default_rng(0)
     bases = torch.from_numpy(rng.normal(size=(2, states.shape[1])).astype(np.float32))
     targets = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(2, 32)).astype(np.float32)), dim=1)
@@ -65,10 +78,10 @@ def test_a_nonlinear_head_is_refused_and_inversion_keeps_its_joins(emb, tmp_path
     odd.dense = torch.nn.Sequential(odd.dense[0], torch.nn.Tanh())
     vectors = odd.encode(TARGETS, use_cache=False)
     with pytest.raises(NotImplementedError, match="linear Dense"):
-        refine(odd, vectors, STARTS, RefineConfig(steps=1), str(tmp_path), SMALL)
-    bank_vecs = odd.encode(STARTS, use_cache=False)
-    joined = invert(odd, vectors, STARTS, bank_vecs, steps=0, join=2, pool=3)
-    assert invert(odd, vectors, STARTS, bank_vecs, steps=2, join=2, pool=3, cache_dir=str(tmp_path)) == joined
+        refine(odd, vectors, STARTS, RefineConfig(steps=1), SMALL)
+    bank = PromptBank(STARTS, odd.encode(STARTS, use_cache=False))
+    joined = invert(odd, vectors, bank, InvertConfig(steps=0, join=2, pool=3))
+    assert invert(odd, vectors, bank, InvertConfig(steps=2, join=2, pool=3)) == joined
 
 
 def test_config_refuses_moves_the_estimate_cannot_serve():
@@ -78,12 +91,12 @@ def test_config_refuses_moves_the_estimate_cannot_serve():
         RefineConfig(moves=())
 
 
-def test_a_full_anchor_keeps_the_joins_and_no_anchor_moves_them(emb, tmp_path):
+def test_a_full_anchor_keeps_the_joins_and_no_anchor_moves_them(emb):
     vectors = emb.encode(TARGETS, use_cache=False)
-    bank_vecs = emb.encode(STARTS, use_cache=False)
-    joined = invert(emb, vectors, STARTS, bank_vecs, steps=0, join=2, pool=3)
-    free = invert(emb, vectors, STARTS, bank_vecs, steps=2, join=2, pool=3, cache_dir=str(tmp_path))
+    bank = PromptBank(STARTS, emb.encode(STARTS, use_cache=False))
+    joined = invert(emb, vectors, bank, InvertConfig(steps=0, join=2, pool=3))
+    free = invert(emb, vectors, bank, InvertConfig(steps=2, join=2, pool=3))
     assert free != joined
     # unit(v + 1e6 * E(joined)) is E(joined) itself: the joined string already fits it, nothing beats it
-    held = invert(emb, vectors, STARTS, bank_vecs, steps=2, join=2, pool=3, cache_dir=str(tmp_path), anchor=1e6)
+    held = invert(emb, vectors, bank, InvertConfig(steps=2, join=2, pool=3, anchor=1e6))
     assert held == joined

@@ -16,6 +16,49 @@ import numpy as np
 
 EXPONENT = 3
 
+# The tie rule, used wherever candidates are compared. Encoding the same string in another batch or at
+# another thread count moves its score by ~1e-7 (float32 sums in a different order), so two scores
+# closer than TIE_TOLERANCE are equal, and among equals the EARLIER candidate wins. A challenger must
+# beat the incumbent by more than the tolerance to replace it.
+TIE_TOLERANCE = 1e-6
+
+
+def best_index(scores: np.ndarray | list[float], tolerance: float = TIE_TOLERANCE) -> int:
+    """Index of the first score within ``tolerance`` of the maximum (-inf and NaN never win unless all are).
+
+    Example: [0.5, 0.7, 0.7000004, 0.6] -> 1 (index 2 ties with 1 and comes later).
+    """
+    values = np.asarray(scores, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("best_index of no scores")
+    finite = np.where(np.isnan(values), -np.inf, values)
+    top = finite.max()
+    if not np.isfinite(top):
+        return 0
+    return int(np.flatnonzero(finite >= top - tolerance)[0])
+
+
+def beats(challenger: float, incumbent: float, tolerance: float = TIE_TOLERANCE) -> bool:
+    """True when ``challenger`` is better than ``incumbent`` by more than ``tolerance`` (a tie keeps the
+    incumbent). Example: beats(0.5000004, 0.5) -> False; beats(0.51, 0.5) -> True."""
+    return bool(challenger > incumbent + tolerance)
+
+
+def rank(scores: np.ndarray | list[float], tolerance: float = TIE_TOLERANCE, limit: int | None = None) -> list[int]:
+    """Indices from best to worst (the first ``limit``) under the tie rule: repeatedly take
+    ``best_index`` of what is left, so near-equal scores keep their input order whatever their last bits.
+
+    Example: [0.3, 0.7000004, 0.7, 0.1] -> [1, 2, 0, 3].
+    """
+    left = list(range(len(scores)))
+    values = np.asarray(scores, dtype=np.float64)
+    out: list[int] = []
+    while left and (limit is None or len(out) < limit):
+        pick = left[best_index(values[left], tolerance)]
+        out.append(pick)
+        left.remove(pick)
+    return out
+
 
 def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cosine of two float arrays [N, D] -> [N] (float32 maths; zero rows give 0)."""

@@ -1,9 +1,10 @@
-"""A pipeline: several predictors and how their outputs are joined into one prediction per row.
+"""A pipeline: several predictors, one prompt bank, and how their outputs are joined into one prediction.
 
-Configured by a small TOML file (or the defaults below)::
+Configured by a small TOML file (or the defaults, ``DEFAULT_MEMBERS``)::
 
     encoder = "minilm"
     validation_fraction = 0.2
+    validation_rows = 600             # cap on the rows that choose the ensemble
     suffix = ""                       # appended to every ensemble prediction (e.g. an attractor run)
 
     [[member]]
@@ -15,21 +16,19 @@ Configured by a small TOML file (or the defaults below)::
     kind = "regression"
     [[member]]
     kind = "blend"                    # retrieval + two regressions: vectors averaged, inverted once
-    invert_steps = 10                 # rounds of batched token search refining the inverted string
-    warm_start = false                # true: earlier members' strings and the mean prompt join the
-                                      # inversion's candidates (retrieval, regression, blend)
+    invert = {steps = 10}
 
-Training fits every member on the train part, chooses the ensemble on the validation part (greedy:
-start from the best member, append a member's output while the mean score rises; the mean prompt
-joins the same way), refits members on all rows, and saves everything with a format version.
+Each member table is built through its predictor's typed config: an unknown key is an error that
+lists the known ones.
 
-``warm_start`` is off by default because it did not help under MiniLM: on the corpus validation split,
-offering the mean prompt to the blend's inversion gave 0.0964 against 0.0971 without (the joined string
-fits the predicted vector better, the true prompts slightly worse; a 11,051-prompt inversion bank with
-the osyuksel prompts added did the same, 0.0948).
+Training: fit every member on the train part (a vector model whose settings equal another's, such as
+a blend part and a standalone member, is fitted once and shared), choose the ensemble on the
+validation part (start from the best member, append a member while the mean score rises by more than
+the tie tolerance), refit on all rows, save everything with a format version. The prompt bank (the
+inversion candidates) is the training prompts; during validation only the train part's.
 
-Prediction never returns a blank: an ensemble of whatever members produced text, else the mean
-prompt, else ``FALLBACK``.
+Prediction never returns a blank: an ensemble of whatever members produced text, else the other
+members by validation score, else the mean prompt, else ``FALLBACK``.
 """
 
 from __future__ import annotations
@@ -37,128 +36,187 @@ from __future__ import annotations
 import json
 import logging
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from prompt_recovery.config import from_table
 from prompt_recovery.data import atomic_path, write_text_atomic
 from prompt_recovery.embed import Embedder, load_embedder
-from prompt_recovery.errors import PromptRecoveryError
-from prompt_recovery.predictors import PREDICTORS, Features, Predictor
+from prompt_recovery.errors import ConfigError, ModelError, PromptRecoveryError
+from prompt_recovery.metric import beats, best_index
+from prompt_recovery.predictors import PREDICTORS, Context, Features, Predictor, PromptBank, VectorPredictor
+from prompt_recovery.predictors.blend import Blend
+from prompt_recovery.predictors.constant import Constant
+from prompt_recovery.predictors.invert import InvertConfig
 from prompt_recovery.scoring import score_prompts
 
 logger = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FALLBACK = "Rewrite the following text in a different style."
-WARM_STARTABLE = ("retrieval", "regression", "blend")  # members whose predict() takes extra candidates
-DEFAULT_MEMBERS = [{"kind": "constant"}, {"kind": "retrieval"}, {"kind": "regression"}, {"kind": "blend"}]
+DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
+    {"kind": "constant"},
+    {"kind": "retrieval"},
+    {"kind": "regression"},
+    {"kind": "blend"},
+)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """The pipeline's own settings (the top level of the TOML file, members aside)."""
+
+    encoder: str = "minilm"
+    tokenization: str = "auto"
+    validation_fraction: float = 0.2
+    validation_rows: int = 600  # at most this many rows choose the ensemble; the rest train
+    suffix: str = ""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
+        if self.validation_rows < 0:
+            raise ValueError(f"validation_rows must be >= 0, got {self.validation_rows}")
 
 
 @dataclass
 class PipelineConfig:
-    encoder: str = "minilm"
-    tokenization: str = "auto"
-    validation_fraction: float = 0.2
-    suffix: str = ""
-    seed: int = 0
+    settings: PipelineSettings = field(default_factory=PipelineSettings)
     members: list[dict[str, Any]] = field(default_factory=lambda: [dict(m) for m in DEFAULT_MEMBERS])
+
+    def __post_init__(self) -> None:
+        build_members(self.members)  # every member table is checked now, not after minutes of work
 
     @classmethod
     def from_toml(cls, path: str | Path) -> PipelineConfig:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        """Read a pipeline TOML file; ``ConfigError`` naming the file (and line, for syntax errors)."""
+        path = Path(path)
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{path}: no such config file. Fix: check the path (see data/demo/pipeline.toml)."
+            ) from None
+        except IsADirectoryError:
+            raise ConfigError(f"{path}: is a folder, not a TOML file.") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text. Fix: save the config as UTF-8 TOML.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}. Fix: see data/demo/pipeline.toml.") from None
+        return cls.from_doc(doc, str(path))
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any], where: str = "pipeline config") -> PipelineConfig:
+        doc = dict(doc)
         members = doc.pop("member", None)
-        unknown = sorted(set(doc) - set(cls.__dataclass_fields__))
-        if unknown:
-            raise PromptRecoveryError(
-                f"{path}: unknown setting(s) {unknown}; known: {sorted(cls.__dataclass_fields__)}"
-            )
-        config = cls(**doc)
-        if members is not None:
-            config.members = members
-        for m in config.members:
-            if m.get("kind") not in PREDICTORS:
-                raise PromptRecoveryError(
-                    f"{path}: member kind {m.get('kind')!r} unknown; choose from {sorted(PREDICTORS)}"
-                )
-        return config
+        settings = from_table(PipelineSettings, doc, where)
+        if members is None:
+            return cls(settings)
+        if not isinstance(members, list) or not members:
+            raise ConfigError(f"{where}: [[member]] must be a list of tables with at least one member")
+        return cls(
+            settings,
+            [dict(m) for m in members],
+        )
+
+    def with_encoder(self, encoder: str) -> PipelineConfig:
+        return PipelineConfig(replace(self.settings, encoder=encoder), self.members)
 
 
-def _member_names(members: list[dict[str, Any]]) -> list[str]:
-    names: list[str] = []
+def build_members(tables: list[dict[str, Any]], where: str = "") -> dict[str, Predictor]:
+    """Predictors from member tables (``kind``, optional ``name``, then the predictor's settings), named
+    uniquely (``regression``, ``regression2``, ...). ``ConfigError`` for an unknown kind or setting."""
+    members: dict[str, Predictor] = {}
     seen: dict[str, int] = {}
-    for m in members:
-        base = m.get("name") or m["kind"]
+    for i, table in enumerate(tables, start=1):
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}member {i}: expected a table, got {table!r}")
+        spec = dict(table)
+        kind = spec.pop("kind", None)
+        if kind not in PREDICTORS:
+            raise ConfigError(f"{where}member {i}: kind {kind!r} unknown; choose from {', '.join(sorted(PREDICTORS))}")
+        base = spec.pop("name", None) or kind
+        if not isinstance(base, str):
+            raise ConfigError(f"{where}member {i}: name must be text, got {base!r}")
         seen[base] = seen.get(base, 0) + 1
-        names.append(base if seen[base] == 1 else f"{base}{seen[base]}")
-    return names
+        name = base if seen[base] == 1 else f"{base}{seen[base]}"
+        members[name] = PREDICTORS[kind].from_table(spec, f"{where}member {i} ({kind})")
+    return members
 
 
 @dataclass
 class Pipeline:
-    config: PipelineConfig
+    settings: PipelineSettings
     embedder: Embedder
+    bank: PromptBank
     members: dict[str, Predictor]
     order: list[str]  # members joined, in order, for the ensemble
     validation: dict[str, float] = field(default_factory=dict)  # mean score per member and the ensemble
 
+    @property
+    def context(self) -> Context:
+        return Context(self.embedder, self.bank)
+
+    @property
+    def mean_prompt(self) -> str:
+        """The first constant member's string (the last fallback), else ``FALLBACK``."""
+        for member in self.members.values():
+            if isinstance(member, Constant) and member.text:
+                return member.text
+        return FALLBACK
+
     # -- prediction ---------------------------------------------------------------------------------
     def member_outputs(self, rows: Features, names: list[str] | None = None) -> dict[str, list[str]]:
         """Each member's (or each of ``names``') strings for ``rows``; a member that raises yields blanks
-        (logged), not a crash."""
+        (logged), not a crash. Members that warm-start get the strings computed so far and the mean
+        prompt as extra inversion candidates."""
         outputs: dict[str, list[str]] = {}
+        ctx = self.context
         for name, member in self.members.items():
             if names is not None and name not in names:
                 continue
             try:
-                if member.options.get("warm_start"):  # only WARM_STARTABLE kinds, checked when built
-                    inverting: Any = member
-                    texts = inverting.predict(rows, self.embedder, extra=self._warm_starts(outputs, len(rows.rows)))
-                else:
-                    texts = member.predict(rows, self.embedder)
+                texts = member.predict(rows, ctx, self._candidates(outputs, len(rows.rows)))
                 outputs[name] = [s.strip() if isinstance(s, str) else "" for s in texts]
             except Exception as exc:
                 logger.warning("member %s failed (%s); falling back for its rows", name, exc)
                 outputs[name] = [""] * len(rows.rows)
         return outputs
 
-    def _warm_starts(self, outputs: dict[str, list[str]], n: int) -> list[list[str]]:
-        """Per row: the strings of the members computed so far, then the mean prompt (extra inversion
-        candidates for a member with ``warm_start = true``)."""
-        mean_prompt = getattr(self.members.get("constant"), "text", "")
-        rows = [[*(texts[i] for texts in outputs.values()), mean_prompt] for i in range(n)]
+    def _candidates(self, outputs: dict[str, list[str]], n: int) -> list[list[str]]:
+        rows = [[*(texts[i] for texts in outputs.values()), self.mean_prompt] for i in range(n)]
         return [list(dict.fromkeys(s for s in row if s)) for row in rows]
 
     def combine(self, outputs: dict[str, list[str]], order: list[str] | None = None) -> list[str]:
         """Join the members' strings in ``order``; never blank (mean prompt, then ``FALLBACK``)."""
         order = self.order if order is None else order
         n = len(next(iter(outputs.values())))
-        constant = outputs.get("constant", [""] * n)
         joined = []
         for i in range(n):
             parts = [outputs[name][i] for name in order if outputs[name][i]]
-            text = " ".join(dict.fromkeys(parts))
-            if not text:
-                text = constant[i] or FALLBACK
-            if self.config.suffix:
-                text = f"{text} {self.config.suffix}"
+            text = " ".join(dict.fromkeys(parts)) or self.mean_prompt
+            if self.settings.suffix:
+                text = f"{text} {self.settings.suffix}"
             joined.append(text)
         return joined
 
     def predict(self, rows: pd.DataFrame, every_member: bool = False) -> tuple[list[str], dict[str, list[str]]]:
         """Ensemble predictions for ``rows`` and the member outputs computed on the way.
 
-        Only the ensemble's members (and the mean prompt) run, unless ``every_member``. Rows for which
-        every ensemble member came back blank fall back to the other members in order of their
-        validation score, each run only on the rows still blank, then the mean prompt, then ``FALLBACK``.
+        Only the ensemble's members run, unless ``every_member``. Rows for which every ensemble member
+        came back blank fall back to the other members in order of their validation score, each run
+        only on the rows still blank, then the mean prompt, then ``FALLBACK``.
         """
         features = Features.of(rows, self.embedder)
         if every_member:
             outputs = self.member_outputs(features)
             return self.combine(outputs), outputs
-        outputs = self.member_outputs(features, [*self.order, "constant"])
+        outputs = self.member_outputs(features, list(self.order))
         n = len(rows)
         blank = [i for i in range(n) if not any(outputs[name][i] for name in self.order)]
         spare = sorted(
@@ -178,66 +236,136 @@ class Pipeline:
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:
+        """Write ``pipeline.json``, ``bank.npz`` and one ``NAME.npz`` per member (each atomically)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        _save_arrays(folder / "bank.npz", {"vectors": self.bank.vectors})
         for name, member in self.members.items():
-            with atomic_path(folder / f"{name}.npz") as tmp, tmp.open("wb") as fh:
-                np.savez(fh, allow_pickle=False, **member.arrays())
+            _save_arrays(folder / f"{name}.npz", member.arrays())
         doc = {
             "format_version": FORMAT_VERSION,
-            "config": self.config.__dict__,
+            "settings": self.settings.__dict__,
             "embedder": self.embedder.identity,
-            "members": {name: {"kind": m.kind, "state": m.state()} for name, m in self.members.items()},
+            "bank": self.bank.texts,
+            "members": {
+                name: {"kind": m.kind, "config": m.to_table(), "state": m.state()} for name, m in self.members.items()
+            },
             "order": self.order,
             "validation": self.validation,
         }
-        write_text_atomic(folder / "pipeline.json", json.dumps(doc, indent=2))
+        write_text_atomic(folder / "pipeline.json", json.dumps(doc, indent=1))
 
     @classmethod
     def load(cls, folder: str | Path, cache_dir: str | Path | None = None) -> Pipeline:
+        """Read a model folder written by ``save``; ``ModelError`` naming the file and the fix when it
+        is missing, damaged or from another format version or encoder."""
         folder = Path(folder)
         meta = folder / "pipeline.json"
-        if not meta.exists():
-            raise PromptRecoveryError(
-                f"{folder}: no trained model here (missing pipeline.json). Fix: run `prompt-recovery train` first."
+        retrain = "Fix: train it again with `prompt-recovery train ... --out FOLDER`."
+        if not folder.is_dir():
+            raise ModelError(
+                f"{folder}: no trained model here (no such folder). Fix: run `prompt-recovery train` first."
             )
-        doc = json.loads(meta.read_text())
-        if doc.get("format_version") != FORMAT_VERSION:
-            raise PromptRecoveryError(
-                f"{folder}: model format {doc.get('format_version')} != {FORMAT_VERSION}; retrain it."
+        if not meta.is_file():
+            raise ModelError(f"{folder}: no trained model here (missing pipeline.json). {retrain}")
+        try:
+            doc = json.loads(meta.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{meta}: damaged ({exc}). {retrain}") from None
+        if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
+            version = doc.get("format_version") if isinstance(doc, dict) else None
+            raise ModelError(f"{folder}: model format {version} is not {FORMAT_VERSION}. {retrain}")
+        try:
+            settings = from_table(PipelineSettings, doc["settings"], f"{meta}, settings")
+            tables = [{"kind": spec["kind"], **spec["config"]} for spec in doc["members"].values()]
+            names = list(doc["members"])
+            states = [spec.get("state", {}) for spec in doc["members"].values()]
+            bank_texts, order, validation = list(doc["bank"]), list(doc["order"]), dict(doc.get("validation", {}))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ModelError(f"{meta}: damaged (missing or malformed {exc}). {retrain}") from None
+        built = build_members(tables, f"{meta}: ")
+        embedder = load_embedder(settings.encoder, tokenization=settings.tokenization, cache_dir=cache_dir)
+        if embedder.identity != doc.get("embedder"):
+            raise ModelError(
+                f"{folder}: trained with encoder {doc.get('embedder')}, but {settings.encoder!r} is now "
+                f"{embedder.identity}. {retrain}"
             )
-        config = PipelineConfig(**doc["config"])
-        embedder = load_embedder(config.encoder, tokenization=config.tokenization, cache_dir=cache_dir)
-        if embedder.identity != doc["embedder"]:
-            raise PromptRecoveryError(
-                f"{folder}: trained with encoder {doc['embedder']}, "
-                f"but {config.encoder!r} is now {embedder.identity}. Fix: retrain."
+        bank_vectors = _load_arrays(folder / "bank.npz", retrain)["vectors"]
+        if bank_vectors.shape[0] != len(bank_texts):
+            raise ModelError(
+                f"{folder / 'bank.npz'}: {bank_vectors.shape[0]} vectors for {len(bank_texts)} prompts. {retrain}"
             )
         members = {}
-        for name, spec in doc["members"].items():
-            with np.load(folder / f"{name}.npz") as data:
-                arrays = {k: data[k] for k in data.files}
-            members[name] = PREDICTORS[spec["kind"]].restore(spec["state"], arrays)
-            # the cache folder is this machine's, not the one the model was trained on
-            members[name].options.pop("cache_dir", None)
-            if cache_dir is not None:
-                members[name].options["cache_dir"] = str(cache_dir)
-        return cls(config, embedder, members, doc["order"], doc.get("validation", {}))
+        for name, member, state in zip(names, built.values(), states, strict=True):
+            arrays = _load_arrays(folder / f"{name}.npz", retrain)
+            try:
+                member.load_state(state, arrays)
+            except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+                raise ModelError(f"{folder / (name + '.npz')}: does not fit member {name} ({exc}). {retrain}") from None
+            members[name] = member
+        if not set(order) <= set(members):
+            raise ModelError(f"{meta}: the ensemble order names unknown members {order}. {retrain}")
+        return cls(settings, embedder, PromptBank(bank_texts, bank_vectors), members, order, validation)
 
 
-def _make_members(config: PipelineConfig, cache_dir: str | None) -> dict[str, Predictor]:
-    members = {}
-    for name, spec in zip(_member_names(config.members), config.members, strict=True):
-        options = {k: v for k, v in spec.items() if k not in ("kind", "name")}
-        if cache_dir is not None:
-            options.setdefault("cache_dir", cache_dir)
-        if options.get("warm_start") and spec["kind"] not in WARM_STARTABLE:
-            raise PromptRecoveryError(
-                f"member {name}: warm_start needs an inverting member "
-                f"({', '.join(WARM_STARTABLE)}), not {spec['kind']!r}"
-            )
-        members[name] = PREDICTORS[spec["kind"]](**options)
-    return members
+def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
+        np.savez(fh, allow_pickle=False, **arrays)
+
+
+def _load_arrays(path: Path, fix: str) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise ModelError(f"{path}: missing from the model folder. {fix}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as exc:  # zipfile, pickle and value errors all mean one thing: a damaged file
+        raise ModelError(f"{path}: damaged ({type(exc).__name__}: {exc}). {fix}") from None
+
+
+# -- training -----------------------------------------------------------------------------------------
+def fit_members(members: dict[str, Predictor], train: Features, ctx: Context) -> None:
+    """Fit every member; a vector model with the same settings as one already fitted (a blend part
+    and a standalone member, say) is fitted once and shared, whatever its inversion settings."""
+    fitted: dict[tuple[str, Any], VectorPredictor] = {}
+
+    def key(p: VectorPredictor) -> tuple[str, Any]:
+        return p.kind, replace(p.config, invert=InvertConfig())
+
+    for member in members.values():
+        if isinstance(member, Blend):
+            continue
+        member.fit(train, ctx)
+        if isinstance(member, VectorPredictor):
+            fitted.setdefault(key(member), member)
+    for member in members.values():
+        if not isinstance(member, Blend):
+            continue
+        for i, part in enumerate(member.parts):
+            if key(part) in fitted:
+                member.parts[i] = fitted[key(part)]
+            else:
+                part.fit(train, ctx)
+                fitted[key(part)] = part
+
+
+def choose_ensemble(scores: dict[str, float], trial: Any, names: list[str]) -> tuple[list[str], float]:
+    """Greedy forward selection under the tie rule: start from the best member (the earlier in
+    ``names`` among ties), append the member whose join scores best while it beats the current mean.
+    ``trial(order)`` gives the mean score of an order. Returns (order, its score)."""
+    chosen = [names[best_index([scores[n] for n in names])]]
+    best = scores[chosen[0]]
+    while True:
+        rest = [n for n in names if n not in chosen]
+        if not rest:
+            break
+        trials = [trial([*chosen, n]) for n in rest]
+        j = best_index(trials)
+        if not beats(trials[j], best):
+            break
+        chosen.append(rest[j])
+        best = trials[j]
+    return chosen, best
 
 
 def train(
@@ -245,44 +373,52 @@ def train(
 ) -> Pipeline:
     """Fit members, choose the ensemble on a validation split, refit on all rows."""
     config = config or PipelineConfig()
+    s = config.settings
     if len(rows) < 10:
         raise PromptRecoveryError(f"training needs at least 10 labelled rows, got {len(rows)}")
-    embedder = load_embedder(config.encoder, tokenization=config.tokenization, cache_dir=cache_dir)
+    embedder = load_embedder(s.encoder, tokenization=s.tokenization, cache_dir=cache_dir)
     features = Features.of(rows, embedder, show_progress)
-    rng = np.random.default_rng(config.seed)
-    order = rng.permutation(len(rows))
-    n_val = round(len(rows) * config.validation_fraction)
-    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+    assert features.prompt is not None
+    rng = np.random.default_rng(s.seed)
+    shuffled = rng.permutation(len(rows))
+    n_val = min(round(len(rows) * s.validation_fraction), s.validation_rows)
+    val_idx, train_idx = np.sort(shuffled[:n_val]), np.sort(shuffled[n_val:])
 
     chosen: list[str] = []
     scores: dict[str, float] = {}
     if n_val >= 5:
-        members = _make_members(config, cache_dir)
+        members = build_members(config.members)
         train_f, val_f = features.subset(train_idx), features.subset(val_idx)
-        for member in members.values():
-            member.fit(train_f, embedder)
-        probe = Pipeline(config, embedder, members, [])
+        assert train_f.prompt is not None
+        ctx = Context(embedder, _bank_of(train_f), show_progress)
+        fit_members(members, train_f, ctx)
+        probe = Pipeline(s, embedder, ctx.bank, members, [])
         outputs = probe.member_outputs(val_f)
         truths = list(val_f.rows["rewrite_prompt"])
 
         def mean_score(order_: list[str]) -> float:
             return float(score_prompts(embedder, probe.combine(outputs, order_), truths).mean())
 
-        scores = {name: mean_score([name]) for name in members}
-        chosen = [max(scores, key=lambda k: scores[k])]
-        best = scores[chosen[0]]
-        for _ in range(len(members) - 1):
-            trials = {name: mean_score([*chosen, name]) for name in members if name not in chosen}
-            if not trials:
-                break
-            name = max(trials, key=lambda k: trials[k])
-            if trials[name] <= best:
-                break
-            chosen.append(name)
-            best = trials[name]
-        scores["ensemble"] = best
+        names = list(members)
+        scores = {name: mean_score([name]) for name in names}
+        chosen, scores["ensemble"] = choose_ensemble(scores, mean_score, names)
         logger.info("validation scores %s; ensemble order %s", scores, chosen)
-    members = _make_members(config, cache_dir)
-    for member in members.values():
-        member.fit(features, embedder)
-    return Pipeline(config, embedder, members, chosen or list(members), scores)
+    else:
+        logger.warning(
+            "validation skipped: %d validation rows (< 5); every member joins the ensemble. "
+            "Fix: give more rows or raise validation_fraction.",
+            n_val,
+        )
+    members = build_members(config.members)
+    ctx = Context(embedder, _bank_of(features), show_progress)
+    fit_members(members, features, ctx)
+    return Pipeline(s, embedder, ctx.bank, members, chosen or list(members), scores)
+
+
+def _bank_of(features: Features) -> PromptBank:
+    """The distinct prompts of labelled rows with the vectors already computed for them."""
+    assert features.prompt is not None
+    first: dict[str, int] = {}
+    for i, text in enumerate(features.rows["rewrite_prompt"]):
+        first.setdefault(text, i)
+    return PromptBank(list(first), features.prompt[list(first.values())])

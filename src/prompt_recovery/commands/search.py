@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +62,9 @@ def mean_prompt(
     from prompt_recovery.search import MeanSCS, SearchConfig, VocabFilter, read_targets, search
     from prompt_recovery.search.start import central_start
 
+    began = time.monotonic()  # the budget counts set-up (encoding the targets, the start string) too
+    if time_budget is not None and time_budget <= 0:
+        raise typer.BadParameter("--time-budget must be > 0 seconds")
     with user_errors():
         texts, target_weights = read_targets(targets, column), None
         if weights is not None:
@@ -80,12 +85,13 @@ def mean_prompt(
                 patience=patience,
                 vocab=VocabFilter(ascii_alpha_only=ascii_only, limit=vocab_limit),
                 checkpoint=None if checkpoint is None else str(checkpoint),
-                cache_dir=str(cache_dir),
                 show_progress=show_progress(),
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         start = presets.resolve(init) if init else central_start(embedder, objective, texts, start_prompts)
+        if time_budget is not None:
+            config = replace(config, time_budget=max(0.0, time_budget - (time.monotonic() - began)))
         result = search(embedder, objective, config, init=start)
         if out is not None:
             from prompt_recovery.data import write_text_atomic
@@ -98,6 +104,9 @@ def mean_prompt(
             }
             write_text_atomic(out, json.dumps(doc, indent=2))
     typer.echo(f"objective {result.objective:.4f} ({len(result.tokens)} tokens, stopped: {result.stopped})")
+    if result.stopped == "time_budget":
+        hint = "rerun the same line to continue" if checkpoint else "add --checkpoint FILE to be able to continue"
+        typer.echo(f"stopped by --time-budget after {time.monotonic() - began:.0f}s; {hint}", err=True)
     typer.echo(result.text)
 
 

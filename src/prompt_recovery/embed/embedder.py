@@ -68,6 +68,12 @@ class Embedder:
         return params + (list(self.dense.parameters()) if self.dense is not None else [])
 
     @property
+    def cache_dir(self) -> Path | None:
+        """The folder of the on-disk embedding cache (derived artefacts such as single-token states are
+        kept beside it), or None when caching is off."""
+        return None if self.cache is None else self.cache.path.parent
+
+    @property
     def dim(self) -> int:
         return int(self.encode(["a"], use_cache=False).shape[1])
 

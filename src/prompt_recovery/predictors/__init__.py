@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from prompt_recovery.predictors.base import Features, Predictor
+from prompt_recovery.predictors.bank import PromptBank
+from prompt_recovery.predictors.base import Context, Features, Predictor, VectorPredictor
 from prompt_recovery.predictors.blend import Blend
 from prompt_recovery.predictors.constant import Constant
 from prompt_recovery.predictors.fewshot import FewShot
+from prompt_recovery.predictors.invert import InvertConfig
 from prompt_recovery.predictors.regression import Regression
 from prompt_recovery.predictors.retrieval import Retrieval
 
 PREDICTORS: dict[str, type[Predictor]] = {p.kind: p for p in (Constant, Retrieval, Regression, Blend, FewShot)}
 
-__all__ = ["PREDICTORS", "Blend", "Constant", "Features", "FewShot", "Predictor", "Regression", "Retrieval"]
+__all__ = [
+    "PREDICTORS",
+    "Blend",
+    "Constant",
+    "Context",
+    "Features",
+    "FewShot",
+    "InvertConfig",
+    "Predictor",
+    "PromptBank",
+    "Regression",
+    "Retrieval",
+    "VectorPredictor",
+]

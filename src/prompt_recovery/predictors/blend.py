@@ -1,110 +1,134 @@
-"""Blend: average several predictors' prompt *vectors*, then invert the average once.
+"""Blend: average several vector predictors' prompt *vectors*, then invert the average once.
 
-Averaging in embedding space keeps what the members agree on; inverting once avoids the loss of
-inverting each member and concatenating strings. The default parts are retrieval (k=20, weight 2), the
-attention regression (30 epochs, weight 1) and the MLP regression (weight 1).
+Averaging in embedding space keeps what the parts agree on; inverting once avoids the loss of
+inverting each part and concatenating strings. Default parts: retrieval (k=20, weight 2), the
+attention regression (30 epochs, weight 1) and the MLP regression (weight 1); the inverted string is
+refined by 10 rounds of batched token search (``invert.steps``). How these were chosen, and what they
+score: ``bench/RESULTS.md`` (``blend_sweep``).
 
-The inverted string (up to 3 training prompts joined, ``invert.py``) is then refined by
-``invert_steps`` (default 10) rounds of batched token search (``search/batched.py``; ``invert_top_k``
-8 edits per row per round scored exactly) toward the averaged vector v, or toward unit(v +
-``invert_anchor`` * E(joined)) when ``invert_anchor`` > 0 (default 0): the joined real prompts then
-stay a prior that the search trades against the vector, and rows stop sooner (refinement ~1.8x faster
-at 0.25).
+A part whose settings equal another member's is fitted once and shared (``pipeline.py``).
 
-How the defaults were chosen: on an inner split of the corpus *train* split (20% of its documents
-held out, 367 rows; ``bench/blend_sweep.py --source inner``), 10 rounds of 8 edits. Parts
-retrieval:attention:MLP and anchor -> string SCS: 1:1:0 anchor 0 -> 0.0901, anchor 0.25 -> 0.0906
-(96 s against 174 s), anchor 0.5 -> 0.0877; at anchor 0.25: 1:1:0.5 -> 0.0931, 2:1:0.5 -> 0.0932,
-2:1:1 -> 0.0942, 3:1:1 -> 0.0914, 2:1:0 -> 0.0895; 16 edits per round instead of 8 added 0.0012 for
-twice the time, not taken.
-
-Then checked on splits the choice never saw. Corpus validation (``bench/blend_sweep.py --source
-corpus``, parts trained on the train split): the 2:1:1 vector scores 0.1424, its string 0.1073 with
-anchor 0.25 and 0.1073 with none; the earlier default 1:1:0 (vector 0.1351) scored 0.1014 unanchored
-and 0.0971 without refinement; retrieval's string 0.0803, the MLP regression's 0.0857, the mean prompt
-0.0709. Public (``--source public``: parts trained on StyleRec train + 80% of the GPT-3.5 triples,
-216 held-out rows): 1:1:0 anchor 0 -> 0.0899, 2:1:1 anchor 0 -> 0.0898, 2:1:1 anchor 0.25 -> 0.0856,
-1:1:0 anchor 0.25 -> 0.0858 (a mean prompt searched on the same rows: 0.0484). So the weights help
-on one source and are neutral on the other, and the anchor ties or loses: it stays an option, off by
-default. More fit is not always more truth: two rounds of patience per row fit the vector better but
-scored 0.1025 against 0.1051 in an exploratory run.
-
-Options: ``parts``: a list of member specs with an optional ``weight`` (default above); ``join`` (3),
-``pool`` (12), ``invert_steps`` (10; 0 turns refinement off), ``invert_top_k`` (8) and
-``invert_anchor`` (0) for the inversion (see ``invert.py``). In TOML::
+TOML::
 
     [[member]]
     kind = "blend"
     parts = [{kind = "retrieval", k = 20, weight = 2}, {kind = "regression", arch = "attention", epochs = 30}]
+    invert = {steps = 10, anchor = 0.0}
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from prompt_recovery.embed import Embedder
-from prompt_recovery.predictors.base import Features, Predictor
-from prompt_recovery.predictors.invert import invert_member
+from prompt_recovery.config import from_table, to_table
+from prompt_recovery.errors import ConfigError
+from prompt_recovery.predictors.base import Context, Features, Predictor, VectorPredictor, unit
+from prompt_recovery.predictors.invert import InvertConfig
 
-DEFAULT_STEPS = 10  # batched token-search rounds after the joins (see the module docstring)
-DEFAULT_ANCHOR = 0.0  # 0.25 was as good on the corpus and worse on the public split (module docstring)
-DEFAULT_PARTS: list[dict[str, Any]] = [
-    {"kind": "retrieval", "k": 20, "weight": 2.0},
-    {"kind": "regression", "arch": "attention", "epochs": 30, "weight": 1.0},
-    {"kind": "regression", "arch": "mlp", "weight": 1.0},
-]
+PART_KINDS = ("retrieval", "regression")
 
 
-class Blend(Predictor):
+@dataclass(frozen=True)
+class BlendPart:
+    kind: str
+    weight: float
+    config: Any  # the part's own frozen config (RetrievalConfig, RegressionConfig)
+
+
+def _default_parts() -> tuple[BlendPart, ...]:
+    from prompt_recovery.predictors.regression import RegressionConfig
+    from prompt_recovery.predictors.retrieval import RetrievalConfig
+
+    return (
+        BlendPart("retrieval", 2.0, RetrievalConfig(k=20)),
+        BlendPart("regression", 1.0, RegressionConfig(arch="attention", epochs=30)),
+        BlendPart("regression", 1.0, RegressionConfig(arch="mlp")),
+    )
+
+
+@dataclass(frozen=True)
+class BlendConfig:
+    parts: tuple[BlendPart, ...] = field(default_factory=_default_parts)
+    invert: InvertConfig = field(default_factory=lambda: InvertConfig(steps=10))
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            raise ValueError("a blend needs at least one part")
+        if all(p.weight == 0 for p in self.parts) or any(p.weight < 0 for p in self.parts):
+            raise ValueError("part weights must be >= 0 and not all 0")
+
+
+class Blend(VectorPredictor):
     kind = "blend"
+    Config = BlendConfig
+    config: BlendConfig
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, config: BlendConfig | None = None) -> None:
+        super().__init__(config)
         from prompt_recovery.predictors import PREDICTORS  # the registry imports this module
 
-        self.parts: list[tuple[float, Predictor]] = []
-        for spec in options.get("parts") or DEFAULT_PARTS:
-            kind = spec.get("kind")
-            if kind not in PREDICTORS or kind in ("blend", "fewshot", "constant"):
-                raise ValueError(f"blend part kind {kind!r}: use a vector predictor (retrieval, regression)")
-            part_options = {k: v for k, v in spec.items() if k not in ("kind", "weight")}
-            self.parts.append((float(spec.get("weight", 1.0)), PREDICTORS[kind](**part_options)))
-        self.bank: list[str] = []
-        self.bank_vecs = np.zeros((0, 0), dtype=np.float32)
+        self.parts: list[VectorPredictor] = []
+        for part in self.config.parts:
+            predictor = PREDICTORS[part.kind](part.config)
+            assert isinstance(predictor, VectorPredictor)
+            self.parts.append(predictor)
 
-    def fit(self, train: Features, embedder: Embedder) -> None:
-        for _, part in self.parts:
-            part.fit(train, embedder)
-        self.bank = list(dict.fromkeys(train.rows["rewrite_prompt"]))
-        self.bank_vecs = embedder.encode(self.bank)
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], where: str = "") -> Predictor:
+        where = where or "member blend"
+        table = dict(table)
+        parts = table.pop("parts", None)
+        config = from_table(BlendConfig, table, where)
+        if parts is None:
+            return cls(config)
+        if not isinstance(parts, list):
+            raise ConfigError(f"{where}, parts: expected a list of tables, got {parts!r}")
+        built = []
+        for i, spec in enumerate(parts):
+            spec = dict(spec) if isinstance(spec, Mapping) else {}
+            kind = spec.pop("kind", None)
+            if kind not in PART_KINDS:
+                raise ConfigError(f"{where}, parts[{i}]: kind {kind!r}; a part is one of {', '.join(PART_KINDS)}")
+            weight = spec.pop("weight", 1.0)
+            if isinstance(weight, bool) or not isinstance(weight, int | float):
+                raise ConfigError(f"{where}, parts[{i}], weight: expected a number, got {weight!r}")
+            from prompt_recovery.predictors import PREDICTORS
 
-    def predict_vectors(self, rows: Features, embedder: Embedder) -> np.ndarray:
-        total = np.zeros((len(rows.rows), self.bank_vecs.shape[1]), dtype=np.float32)
-        for weight, part in self.parts:
-            vectors = part.predict_vectors(rows, embedder)
-            assert vectors is not None, f"{part.kind} gives no vectors"
-            total += weight * vectors
-        return total / np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-8)
+            part_config = from_table(PREDICTORS[kind].Config, spec, f"{where}, parts[{i}] ({kind})")
+            built.append(BlendPart(kind, float(weight), part_config))
+        try:
+            return cls(BlendConfig(parts=tuple(built), invert=config.invert))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
 
-    def predict(self, rows: Features, embedder: Embedder, extra: list[list[str]] | None = None) -> list[str]:
-        vectors = self.predict_vectors(rows, embedder)
-        return invert_member(
-            self.options, embedder, vectors, self.bank, self.bank_vecs, extra, DEFAULT_STEPS, DEFAULT_ANCHOR
-        )
+    def to_table(self) -> dict[str, Any]:
+        parts = [{"kind": p.kind, "weight": p.weight, **to_table(p.config)} for p in self.config.parts]
+        return {"parts": parts, "invert": to_table(self.config.invert)}
+
+    def fit(self, train: Features, ctx: Context) -> None:
+        for part in self.parts:
+            part.fit(train, ctx)
+
+    def predict_vectors(self, rows: Features, ctx: Context) -> np.ndarray:
+        total = np.zeros((len(rows.rows), ctx.bank.vectors.shape[1]), dtype=np.float32)
+        for spec, part in zip(self.config.parts, self.parts, strict=True):
+            total += spec.weight * part.predict_vectors(rows, ctx)
+        return unit(total)
 
     def state(self) -> dict[str, Any]:
-        return {**super().state(), "bank": self.bank, "parts": [part.state() for _, part in self.parts]}
+        return {"parts": [part.state() for part in self.parts]}
 
     def arrays(self) -> dict[str, np.ndarray]:
-        out = {"bank_vecs": self.bank_vecs}
-        for i, (_, part) in enumerate(self.parts):
+        out = {}
+        for i, part in enumerate(self.parts):
             out.update({f"part{i}.{k}": v for k, v in part.arrays().items()})
         return out
 
     def load_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.bank, self.bank_vecs = state["bank"], arrays["bank_vecs"]
-        for i, ((_, part), part_state) in enumerate(zip(self.parts, state["parts"], strict=True)):
+        for i, (part, part_state) in enumerate(zip(self.parts, state["parts"], strict=True)):
             prefix = f"part{i}."
             part.load_state(part_state, {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})

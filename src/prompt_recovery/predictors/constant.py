@@ -1,49 +1,77 @@
-"""Constant predictor: one string for every row. Either given (``text``, which may be ``preset:NAME``),
-or a mean prompt searched on the training prompts at fit time."""
+"""Constant predictor: one string for every row; the pipeline's mean prompt and last fallback.
+
+Either given (``text``, which may be ``preset:NAME``), or a mean prompt searched on the training
+prompts at fit time: start from the ``start_prompts`` most central training prompts joined
+(``search/start.py``), then token search (append, replace, insert) for up to ``max_tokens`` steps,
+stopping after ``patience`` steps without a gain. ``search_seconds`` caps the search's wall time; it is
+off by default because a time cap makes the result depend on the machine's speed.
+
+TOML::
+
+    [[member]]
+    kind = "constant"
+    max_tokens = 24
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from prompt_recovery import presets
-from prompt_recovery.embed import Embedder
-from prompt_recovery.predictors.base import Features, Predictor
+from prompt_recovery.predictors.base import Context, Features, Predictor
 from prompt_recovery.search import MeanSCS, SearchConfig, search
 from prompt_recovery.search.start import central_start
 
 
-class Constant(Predictor):
-    """Options: ``text`` (fixed string or preset), else ``search_seconds`` (default 60), ``max_tokens``
-    (48) and ``start_prompts`` (8) for the mean-prompt search."""
+@dataclass(frozen=True)
+class ConstantConfig:
+    text: str = ""  # a fixed string or preset:NAME; empty: search a mean prompt at fit time
+    max_tokens: int = 32  # search steps
+    start_prompts: int = 8  # central training prompts joined as the start string
+    patience: int = 4  # steps without a gain before the search stops
+    top_k: int = 128  # candidates per step scored exactly
+    search_seconds: float | None = None  # wall-time cap (machine-dependent result when it bites)
 
-    kind = "constant"
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.text: str = presets.resolve(options["text"]) if options.get("text") else ""
-
-    def fit(self, train: Features, embedder: Embedder) -> None:
+    def __post_init__(self) -> None:
+        if self.max_tokens < 0 or self.start_prompts < 0 or self.patience < 1 or self.top_k < 1:
+            raise ValueError("max_tokens and start_prompts must be >= 0; patience and top_k >= 1")
         if self.text:
+            presets.resolve(self.text)  # an unknown preset is an error now, not at fit time
+
+
+class Constant(Predictor):
+    kind = "constant"
+    Config = ConstantConfig
+    config: ConstantConfig
+
+    def __init__(self, config: ConstantConfig | None = None) -> None:
+        super().__init__(config)
+        self.text: str = presets.resolve(self.config.text) if self.config.text else ""
+
+    def fit(self, train: Features, ctx: Context) -> None:
+        if self.config.text:
             return
         assert train.prompt is not None
+        c = self.config
         objective = MeanSCS(train.prompt)
         prompts = list(train.rows["rewrite_prompt"])
-        start = central_start(embedder, objective, prompts, int(self.options.get("start_prompts", 8)))
+        start = central_start(ctx.embedder, objective, prompts, c.start_prompts)
         config = SearchConfig(
             moves=("append", "replace", "insert"),
-            top_k=256,
-            max_added_tokens=int(self.options.get("max_tokens", 48)),
-            time_budget=float(self.options.get("search_seconds", 60)),
-            patience=6,
-            cache_dir=self.options.get("cache_dir"),
+            top_k=c.top_k,
+            max_added_tokens=c.max_tokens,
+            time_budget=c.search_seconds,
+            patience=c.patience,
+            show_progress=ctx.show_progress,
         )
-        self.text = search(embedder, objective, config, init=start).text
+        self.text = search(ctx.embedder, objective, config, init=start).text
 
-    def predict(self, rows: Features, embedder: Embedder) -> list[str]:
+    def predict(self, rows: Features, ctx: Context, candidates: list[list[str]] | None = None) -> list[str]:
         return [self.text] * len(rows.rows)
 
     def state(self) -> dict[str, Any]:
-        return {**super().state(), "text": self.text}
+        return {"text": self.text}
 
     def load_state(self, state: dict[str, Any], arrays: dict) -> None:
         self.text = state["text"]

@@ -6,7 +6,7 @@ E(original)), as in retrieval), so the model sees rewrites that moved texts the 
 cleaned to one line (``templates.clean_line``) and capped at ``max_words``. A row whose request fails
 (server down, timeout, bad answer) gets an empty string: the pipeline falls back to its other members.
 
-Options (TOML ``[[member]] kind = "fewshot"``):
+Settings (``FewShotConfig``; TOML ``[[member]] kind = "fewshot"``):
 
 - ``llm`` (``embedded``), ``model``, ``base_url``, ``template`` (auto/chat/completion), ``concurrency``,
   ``timeout``, ``retries``: the backend, as for ``prompt-recovery generate``;
@@ -22,55 +22,81 @@ guesses poorly; it proves the plumbing. Point ``llm = "openai"`` at a served ins
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
-from prompt_recovery.embed import Embedder
 from prompt_recovery.llm import LLM, GenerationConfig, LLMError, llm_from_options
 from prompt_recovery.llm.templates import DEFAULT_PREFIX, GUESS_STOP, clean_line, guess_request
-from prompt_recovery.predictors.base import Features, Predictor
+from prompt_recovery.predictors.base import Context, Features, Predictor
+
+
+@dataclass(frozen=True)
+class FewShotConfig:
+    llm: str = "embedded"  # embedded | llamacpp | openai | hf (see llm/__init__.py)
+    model: str | None = None
+    base_url: str | None = None
+    template: Literal["auto", "chat", "completion"] = "auto"
+    concurrency: int | None = None
+    timeout: float = 60.0
+    retries: int = 3
+    shots: int = 3
+    bank_size: int = 400
+    example_chars: int = 400
+    query_chars: int = 800
+    prefix: str = DEFAULT_PREFIX
+    max_tokens: int = 24
+    max_words: int = 30
+    temperature: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.shots < 0 or self.bank_size < 0 or self.max_tokens < 1 or self.max_words < 1:
+            raise ValueError("shots and bank_size must be >= 0; max_tokens and max_words >= 1")
+
 
 log = logging.getLogger(__name__)
 
 
 class FewShot(Predictor):
     kind = "fewshot"
+    Config = FewShotConfig
+    config: FewShotConfig
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
+    def __init__(self, config: FewShotConfig | None = None) -> None:
+        super().__init__(config)
         self.llm: LLM | None = None  # built on first use; tests may set it to a ScriptedLLM
         self.examples: list[tuple[str, str, str]] = []
         self.keys = np.zeros((0, 0), dtype=np.float32)
 
-    def fit(self, train: Features, embedder: Embedder) -> None:
-        rng = np.random.default_rng(int(self.options.get("seed", 0)))
+    def fit(self, train: Features, ctx: Context) -> None:
+        rng = np.random.default_rng(self.config.seed)
         n = len(train.rows)
-        keep = np.sort(rng.choice(n, size=min(n, int(self.options.get("bank_size", 400))), replace=False))
+        keep = np.sort(rng.choice(n, size=min(n, self.config.bank_size), replace=False))
         rows = train.rows.iloc[keep]
         self.examples = list(zip(rows["original_text"], rows["rewritten_text"], rows["rewrite_prompt"], strict=True))
         self.keys = train.edit[keep].astype(np.float32)
 
     def _backend(self) -> LLM:
         if self.llm is None:
-            o = self.options
+            c = self.config
             self.llm = llm_from_options(
-                str(o.get("llm", "embedded")),
-                model=o.get("model"),
-                base_url=o.get("base_url"),
-                template=str(o.get("template", "auto")),
-                concurrency=o.get("concurrency"),
-                timeout=float(o.get("timeout", 60)),
-                retries=int(o.get("retries", 3)),
+                c.llm,
+                model=c.model,
+                base_url=c.base_url,
+                template=c.template,
+                concurrency=c.concurrency,
+                timeout=c.timeout,
+                retries=c.retries,
             )
         return self.llm
 
     def requests(self, rows: Features, chat: bool) -> list[Any]:
         """One guess request per row, with its ``shots`` nearest training examples (nearest last)."""
-        shots = min(int(self.options.get("shots", 3)), len(self.examples))
-        prefix = str(self.options.get("prefix", DEFAULT_PREFIX))
-        example_chars = int(self.options.get("example_chars", 400))
-        query_chars = int(self.options.get("query_chars", 800))
+        c = self.config
+        shots = min(c.shots, len(self.examples))
+        prefix, example_chars, query_chars = c.prefix, c.example_chars, c.query_chars
         nearest = np.argsort(-(rows.edit @ self.keys.T), axis=1)[:, :shots] if shots else np.zeros((len(rows.rows), 0))
         out = []
         for i, (original, rewritten) in enumerate(
@@ -80,21 +106,15 @@ class FewShot(Predictor):
             out.append(guess_request(examples, original, rewritten, chat=chat, prefix=prefix, max_chars=query_chars))
         return out
 
-    def predict(self, rows: Features, embedder: Embedder) -> list[str]:
-        o = self.options
+    def predict(self, rows: Features, ctx: Context, candidates: list[list[str]] | None = None) -> list[str]:
+        c = self.config
         try:
             llm = self._backend()
         except LLMError as exc:
             log.warning("fewshot: no LLM (%s); its rows fall back", exc)
             return [""] * len(rows.rows)
-        config = GenerationConfig(
-            max_tokens=int(o.get("max_tokens", 24)),
-            stop=GUESS_STOP,
-            temperature=float(o.get("temperature", 0.0)),
-            seed=int(o.get("seed", 0)),
-        )
-        prefix = str(o.get("prefix", DEFAULT_PREFIX))
-        max_words = int(o.get("max_words", 30))
+        config = GenerationConfig(max_tokens=c.max_tokens, stop=GUESS_STOP, temperature=c.temperature, seed=c.seed)
+        prefix, max_words = c.prefix, c.max_words
         requests = self.requests(rows, llm.chat)
         out: list[str] = []
         step = max(1, llm.concurrency)
@@ -109,7 +129,7 @@ class FewShot(Predictor):
         return out
 
     def state(self) -> dict[str, Any]:
-        return {**super().state(), "examples": [list(e) for e in self.examples]}
+        return {"examples": [list(e) for e in self.examples]}
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"keys": self.keys}

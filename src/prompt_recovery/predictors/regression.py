@@ -12,24 +12,26 @@ instruction) and the original's tokens, looked up in the encoder's own input-emb
 to ``hidden`` and read by a query built from the MLP features; output = linear([features, attended]).
 ``max_rewritten`` (96) and ``max_original`` (32) cap the tokens per text.
 
-Options: ``arch`` (``mlp``), ``hidden`` (512; 256 for attention), ``heads`` (4), ``epochs`` (60),
-``lr`` (1e-3), ``weight_decay`` (1e-4), ``dropout`` (0.1), ``seed`` (0), ``join`` (3: up to three
-training prompts joined, see ``invert.py``), ``invert_steps`` (0; >0 adds that many rounds of batched
-token search against the predicted vector, ``invert_top_k`` (8) edits per row per round, ``invert_anchor``
-(0; see ``invert.py``)).
+TOML::
+
+    [[member]]
+    kind = "regression"
+    arch = "attention"      # or "mlp" (default)
+    epochs = 30
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 from prompt_recovery.embed import Embedder
-from prompt_recovery.predictors.base import Features, Predictor
-from prompt_recovery.predictors.invert import invert_member
+from prompt_recovery.predictors.base import Context, Features, VectorPredictor, unit
+from prompt_recovery.predictors.invert import InvertConfig
 
 
 def _inputs(rows: Features) -> np.ndarray:
@@ -82,29 +84,49 @@ class AttentionRegressor(nn.Module):
         return self.out(torch.cat([h, read[:, 0]], dim=-1))
 
 
-class Regression(Predictor):
+@dataclass(frozen=True)
+class RegressionConfig:
+    arch: Literal["mlp", "attention"] = "mlp"
+    hidden: int | None = None  # None: 512 for mlp, 256 for attention
+    heads: int = 4  # attention heads (arch = "attention")
+    epochs: int = 60
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    dropout: float = 0.1
+    seed: int = 0
+    max_rewritten: int = 96  # tokens of the rewrite the attention reads
+    max_original: int = 32  # tokens of the original the attention reads
+    invert: InvertConfig = field(default_factory=InvertConfig)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.heads < 1 or (self.hidden is not None and self.hidden < 1):
+            raise ValueError("epochs, heads and hidden must be >= 1")
+        if self.hidden is not None and self.arch == "attention" and self.hidden % self.heads:
+            raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
+        if not 0 <= self.dropout < 1 or self.lr <= 0:
+            raise ValueError("dropout must be in [0, 1) and lr > 0")
+
+
+class Regression(VectorPredictor):
     kind = "regression"
+    Config = RegressionConfig
+    config: RegressionConfig
 
     @property
     def attention(self) -> bool:
-        return self.options.get("arch", "mlp") == "attention"
+        return self.config.arch == "attention"
 
     def _model(self, d_in: int, d_out: int, d_tok: int = 0) -> nn.Module:
+        c = self.config
         if self.attention:
-            hidden = int(self.options.get("hidden", 256))
-            heads = int(self.options.get("heads", 4))
-            return AttentionRegressor(d_in, d_tok, d_out, hidden, heads, float(self.options.get("dropout", 0.1)))
-        hidden = int(self.options.get("hidden", 512))
-        return nn.Sequential(
-            nn.Linear(d_in, hidden),
-            nn.GELU(),
-            nn.Dropout(float(self.options.get("dropout", 0.1))),
-            nn.Linear(hidden, d_out),
-        )
+            return AttentionRegressor(d_in, d_tok, d_out, c.hidden or 256, c.heads, c.dropout)
+        hidden = c.hidden or 512
+        return nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Dropout(c.dropout), nn.Linear(hidden, d_out))
 
-    def fit(self, train: Features, embedder: Embedder) -> None:
+    def fit(self, train: Features, ctx: Context) -> None:
         assert train.prompt is not None
-        torch.manual_seed(int(self.options.get("seed", 0)))
+        c, embedder = self.config, ctx.embedder
+        torch.manual_seed(c.seed)
         x = _inputs(train)
         self.mu, self.sd = x.mean(0), x.std(0) + 1e-6
         xt = torch.from_numpy((x - self.mu) / self.sd)
@@ -112,15 +134,12 @@ class Regression(Predictor):
         table = embedder.input_embeddings.detach().float() if self.attention else None
         ids, types = self._tokens(embedder, train) if self.attention else (None, None)
         self.d_tok = 0 if table is None else int(table.shape[1])
-        self.model = self._model(x.shape[1], yt.shape[1], self.d_tok)
-        opt = torch.optim.AdamW(
-            self.model.parameters(),
-            lr=float(self.options.get("lr", 1e-3)),
-            weight_decay=float(self.options.get("weight_decay", 1e-4)),
-        )
-        gen = torch.Generator().manual_seed(int(self.options.get("seed", 0)))
+        self.d_out = int(yt.shape[1])
+        self.model = self._model(x.shape[1], self.d_out, self.d_tok)
+        opt = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        gen = torch.Generator().manual_seed(c.seed)
         self.model.train()
-        for _ in range(int(self.options.get("epochs", 60))):
+        for _ in range(c.epochs):
             for batch in torch.randperm(len(xt), generator=gen).split(128):
                 cos = nn.functional.cosine_similarity(self._forward(xt[batch], table, ids, types, batch), yt[batch])
                 loss = (1 - cos.abs().pow(3)).mean() + (1 - cos).mean()
@@ -128,12 +147,9 @@ class Regression(Predictor):
                 loss.backward()
                 opt.step()
         self.model.eval()
-        self.bank = list(dict.fromkeys(train.rows["rewrite_prompt"]))
-        self.bank_vecs = embedder.encode(self.bank)
 
     def _tokens(self, embedder: Embedder, rows: Features) -> tuple[torch.Tensor, torch.Tensor]:
-        o = self.options
-        return token_inputs(embedder, rows, int(o.get("max_rewritten", 96)), int(o.get("max_original", 32)))
+        return token_inputs(embedder, rows, self.config.max_rewritten, self.config.max_original)
 
     def _forward(
         self,
@@ -149,38 +165,28 @@ class Regression(Predictor):
         return self.model(x, table[ids[batch, :width]], types[batch, :width])
 
     @torch.inference_mode()
-    def predict_vectors(self, rows: Features, embedder: Embedder) -> np.ndarray:
+    def predict_vectors(self, rows: Features, ctx: Context) -> np.ndarray:
         x = torch.from_numpy((_inputs(rows) - self.mu) / self.sd)
         if self.attention:
-            table = embedder.input_embeddings.detach().float()
-            ids, types = self._tokens(embedder, rows)
+            table = ctx.embedder.input_embeddings.detach().float()
+            ids, types = self._tokens(ctx.embedder, rows)
             out = torch.cat(
                 [self._forward(x[b], table, ids, types, b) for b in torch.arange(len(x)).split(256)]
             ).numpy()
         else:
             out = self.model(x).numpy()
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-8)
-
-    def predict(self, rows: Features, embedder: Embedder, extra: list[list[str]] | None = None) -> list[str]:
-        vectors = self.predict_vectors(rows, embedder)
-        return invert_member(self.options, embedder, vectors, self.bank, self.bank_vecs, extra)
+        return unit(out)
 
     def state(self) -> dict[str, Any]:
-        return {
-            **super().state(),
-            "bank": self.bank,
-            "d_in": int(self.mu.shape[0]),
-            "d_out": int(self.bank_vecs.shape[1]),
-            "d_tok": self.d_tok,
-        }
+        return {"d_in": int(self.mu.shape[0]), "d_out": self.d_out, "d_tok": self.d_tok}
 
     def arrays(self) -> dict[str, np.ndarray]:
         weights = {f"model.{k}": v.detach().numpy() for k, v in self.model.state_dict().items()}
-        return {"mu": self.mu, "sd": self.sd, "bank_vecs": self.bank_vecs, **weights}
+        return {"mu": self.mu, "sd": self.sd, **weights}
 
     def load_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.bank, self.mu, self.sd, self.bank_vecs = state["bank"], arrays["mu"], arrays["sd"], arrays["bank_vecs"]
-        self.d_tok = int(state.get("d_tok", 0))
-        self.model = self._model(state["d_in"], state["d_out"], self.d_tok)
+        self.mu, self.sd = arrays["mu"], arrays["sd"]
+        self.d_tok, self.d_out = int(state["d_tok"]), int(state["d_out"])
+        self.model = self._model(state["d_in"], self.d_out, self.d_tok)
         self.model.load_state_dict({k[6:]: torch.from_numpy(v) for k, v in arrays.items() if k.startswith("model.")})
         self.model.eval()

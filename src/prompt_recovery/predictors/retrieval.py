@@ -1,57 +1,60 @@
 """Retrieval: find labelled rows whose rewrite moved the text the same way, and reuse their prompts.
 
-Each row is keyed by its edit direction, unit(E(rewritten) - E(original)). For a new row the ``k``
-most similar training rows vote: the predicted *vector* is the normalised mean of their prompt
-embeddings, and the predicted *string* is that vector inverted (``invert.py``): up to ``join`` (3)
-training prompts closest to it, joined greedily while the score rises.
+Each training row is keyed by its edit direction, unit(E(rewritten) - E(original)) (``match =
+"edit"``), or by its prompt embedding (``match = "prompt"``: the zero-shot variant, the edit direction
+compared with prompts directly). For a new row the ``k`` most similar training rows vote: the
+predicted vector is the normalised mean of their prompt embeddings, inverted to a string against the
+shared bank (``invert.py``).
 
-Options: ``k`` (default 20), ``join`` (3), ``invert_steps`` (0), ``invert_top_k`` (8) and
-``invert_anchor`` (0), ``match``: ``edit`` (neighbours' edit directions, default) or ``prompt`` (the
-edit direction against the prompt embeddings themselves, the zero-shot variant that needs no texts in
-the bank).
+TOML::
+
+    [[member]]
+    kind = "retrieval"
+    k = 20
+    invert = {join = 3}
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 
-from prompt_recovery.embed import Embedder
-from prompt_recovery.predictors.base import Features, Predictor
-from prompt_recovery.predictors.invert import invert_member
+from prompt_recovery.predictors.base import Context, Features, VectorPredictor, unit
+from prompt_recovery.predictors.invert import InvertConfig
 
 
-def unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-8)
+@dataclass(frozen=True)
+class RetrievalConfig:
+    k: int = 20  # neighbours that vote
+    match: Literal["edit", "prompt"] = "edit"
+    invert: InvertConfig = field(default_factory=InvertConfig)
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError(f"k must be >= 1, got {self.k}")
 
 
-class Retrieval(Predictor):
+class Retrieval(VectorPredictor):
     kind = "retrieval"
+    Config = RetrievalConfig
+    config: RetrievalConfig
 
-    def fit(self, train: Features, embedder: Embedder) -> None:
+    def fit(self, train: Features, ctx: Context) -> None:
         assert train.prompt is not None
-        self.keys = train.edit if self.options.get("match", "edit") == "edit" else train.prompt
-        self.prompt_vecs = train.prompt
-        self.prompts = list(train.rows["rewrite_prompt"])
+        self.keys = train.edit if self.config.match == "edit" else train.prompt
+        self.labels = ctx.bank.index(train.rows["rewrite_prompt"])  # [N] bank row of each row's prompt
 
-    def _neighbours(self, rows: Features) -> np.ndarray:
-        k = min(int(self.options.get("k", 20)), len(self.prompts))
-        sims = rows.edit @ self.keys.T
-        return np.argpartition(-sims, k - 1, axis=1)[:, :k]
-
-    def predict_vectors(self, rows: Features, embedder: Embedder) -> np.ndarray:
-        return unit(self.prompt_vecs[self._neighbours(rows)].mean(axis=1))
-
-    def predict(self, rows: Features, embedder: Embedder, extra: list[list[str]] | None = None) -> list[str]:
-        vectors = self.predict_vectors(rows, embedder)
-        return invert_member(self.options, embedder, vectors, self.prompts, self.prompt_vecs, extra)
-
-    def state(self) -> dict[str, Any]:
-        return {**super().state(), "prompts": self.prompts}
+    def predict_vectors(self, rows: Features, ctx: Context) -> np.ndarray:
+        k = min(self.config.k, len(self.labels))
+        sims = rows.edit @ self.keys.T  # [N, M]
+        # neighbours by rounded similarity, ties to the earlier training row: the same set in any batch
+        nbrs = np.argsort(-np.round(sims, 6), axis=1, kind="stable")[:, :k]
+        return unit(ctx.bank.vectors[self.labels[nbrs]].mean(axis=1))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"keys": self.keys, "prompt_vecs": self.prompt_vecs}
+        return {"keys": self.keys, "labels": self.labels}
 
     def load_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.prompts, self.keys, self.prompt_vecs = state["prompts"], arrays["keys"], arrays["prompt_vecs"]
+        self.keys, self.labels = arrays["keys"], arrays["labels"]

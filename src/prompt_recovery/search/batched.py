@@ -28,19 +28,20 @@ import logging
 import time
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
+from tqdm.auto import tqdm
 
 from prompt_recovery.embed import Embedder
-from prompt_recovery.metric import EXPONENT
+from prompt_recovery.metric import beats, best_index, row_scores
 from prompt_recovery.search.proposals.base import Edit
-from prompt_recovery.search.single_tokens import single_token_states
-from prompt_recovery.search.vocab import VocabFilter, allowed_token_ids
+from prompt_recovery.search.space import Ranker, token_space
+from prompt_recovery.search.vocab import VocabFilter
 
 logger = logging.getLogger(__name__)
+ESTIMATE_DECIMALS = 5  # estimates are compared rounded to this many decimals (see ``_propose``)
+TOPK_SLACK = 8  # extra candidates taken before the rounded re-ranking
 
 
 @dataclass(frozen=True)
@@ -52,43 +53,30 @@ class RefineConfig:
     patience: int = 1  # a row stops after this many steps in a row without a better string
     time_budget: float | None = None  # seconds; rows keep the best string found when it runs out
     seed: int = 0
+    show_progress: bool = False
 
     def __post_init__(self) -> None:
         if not self.moves or set(self.moves) - {"append", "replace"}:
             raise ValueError(f"moves must be a non-empty subset of ('append', 'replace'), got {self.moves}")
+        if self.steps < 0 or self.top_k < 1 or self.max_positions < 1 or self.patience < 1:
+            raise ValueError("steps must be >= 0; top_k, max_positions and patience >= 1")
 
 
-def _linear_head(embedder: Embedder) -> torch.Tensor | None:
-    """The Dense weight [D, H] of a linear head without bias; None when there is no Dense (identity).
-    Any other head raises NotImplementedError: the closed-form estimate would not hold."""
-    dense = embedder.dense
-    if dense is None:
-        return None
-    layers = list(dense) if isinstance(dense, nn.Sequential) else [dense]
-    linear = [m for m in layers if isinstance(m, nn.Linear)]
-    rest = [m for m in layers if not isinstance(m, (nn.Linear, nn.Identity))]
-    if len(linear) == 1 and linear[0].bias is None and not rest:
-        return linear[0].weight.detach().float()
-    raise NotImplementedError("batched refinement needs a linear Dense head without bias (or none)")
+@dataclass(frozen=True)
+class RefineStep:
+    step: int
+    active: int  # rows still searching at the start of the step
+    accepted: int  # rows whose string improved in this step
+    mean_score: float  # mean exact |cos|^3 over all rows after the step
+    seconds: float  # since refinement began
 
 
-class _Ranker:
-    """Pooled-estimate scores of every allowed token for many (base sum, target) pairs."""
-
-    def __init__(self, embedder: Embedder, states: np.ndarray, allowed: np.ndarray) -> None:
-        self.allowed = allowed  # [A] token ids, row t of ``states`` is token allowed[t]
-        self.weight = _linear_head(embedder)
-        s = torch.from_numpy(states)
-        self.s = s if self.weight is None else s @ self.weight.T  # [A, D]
-        self.s_sq = (self.s * self.s).sum(1)  # [A]
-
-    @torch.inference_mode()
-    def scores(self, bases: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Bases [P, H] (pooled sums before the new token) and unit targets [P, D] -> |cos|^3 [P, A]."""
-        c = bases if self.weight is None else bases @ self.weight.T  # [P, D]
-        dot = (c * targets).sum(1, keepdim=True) + targets @ self.s.T  # [P, A]
-        sq = (c * c).sum(1, keepdim=True) + 2 * (c @ self.s.T) + self.s_sq
-        return (dot / sq.clamp(min=1e-12).sqrt()).abs() ** EXPONENT
+@dataclass
+class RefineResult:
+    texts: list[str]
+    scores: np.ndarray  # exact |cos|^3 of ``texts[i]`` against ``vectors[i]``, float32 [N]
+    history: list[RefineStep]  # step 0 is the start strings
+    stopped: str  # "steps" | "converged" | "time_budget"
 
 
 def refine(
@@ -96,10 +84,11 @@ def refine(
     vectors: np.ndarray,
     starts: list[str],
     config: RefineConfig | None = None,
-    cache_dir: str | None = None,
     vocab: VocabFilter | None = None,
-) -> tuple[list[str], np.ndarray]:
-    """Refine ``starts[i]`` toward unit ``vectors[i]`` ([N, D]). Returns (strings, exact |cos|^3 [N])."""
+) -> RefineResult:
+    """Refine ``starts[i]`` toward unit ``vectors[i]`` ([N, D]). A row takes its best trial only when it
+    beats the current string under the tie rule (``metric.beats``; among tied trials the first
+    proposed wins), so a row's result does not depend on the other rows or the thread count."""
     cfg = config or RefineConfig()
     if embedder.pooling_mode != "mean":
         raise NotImplementedError(f"batched refinement needs mean pooling, not {embedder.pooling_mode}")
@@ -108,9 +97,7 @@ def refine(
     targets = np.asarray(vectors, dtype=np.float32)
     n = len(starts)
     max_content = tok.max_length - len(tok.wrap([]))
-    allowed = allowed_token_ids(tok, vocab or VocabFilter())
-    states = single_token_states(embedder, None if cache_dir is None else Path(cache_dir))
-    ranker = _Ranker(embedder, states[allowed], allowed)
+    ranker = token_space(embedder, vocab).ranker
 
     def exact(texts: list[str], rows: list[int]) -> np.ndarray:
         plain = [tok.encode_plain(t) for t in texts]
@@ -118,8 +105,7 @@ def refine(
         ok = [j for j, p in enumerate(plain) if 0 < len(p) <= max_content]
         if ok:
             vecs = embedder.encode_ids([tok.wrap(plain[j]) for j in ok])
-            rows_ok = np.array([rows[j] for j in ok])
-            out[ok] = np.abs(np.einsum("nd,nd->n", vecs, targets[rows_ok])) ** EXPONENT
+            out[ok] = row_scores(vecs, targets[[rows[j] for j in ok]])
         return out
 
     current = list(starts)
@@ -127,8 +113,15 @@ def refine(
     ids = [tok.encode_plain(t) for t in current]
     active = [i for i in range(n) if 0 < len(ids[i]) < max_content]
     stale = np.zeros(n, dtype=int)
+    history = [RefineStep(0, len(active), 0, _mean(score), 0.0)]
+    stopped = "steps"
+    bar = tqdm(total=cfg.steps, desc="Refining", unit="step", disable=not cfg.show_progress)
     for step in range(cfg.steps):
-        if not active or (cfg.time_budget is not None and time.monotonic() - started > cfg.time_budget):
+        if not active:
+            stopped = "converged"
+            break
+        if cfg.time_budget is not None and time.monotonic() - started > cfg.time_budget:
+            stopped = "time_budget"
             break
         edits = _propose(embedder, ranker, ids, active, targets, cfg, step)
         texts, owners = [], []
@@ -136,26 +129,35 @@ def refine(
             for edit in row_edits:
                 texts.append(tok.decode(edit.apply(ids[i])))
                 owners.append(i)
-        if not texts:
-            break
-        trial = exact(texts, owners)
-        best: dict[int, int] = {}
+        trial = exact(texts, owners) if texts else np.zeros(0, dtype=np.float32)
+        per_row: dict[int, list[int]] = {}
         for j, i in enumerate(owners):
-            if trial[j] > score[i] + 1e-7 and (i not in best or trial[j] > trial[best[i]]):
-                best[i] = j
-        for i, j in best.items():
-            current[i], score[i] = texts[j], trial[j]
-            ids[i] = tok.encode_plain(texts[j])
+            per_row.setdefault(i, []).append(j)
+        accepted = []
+        for i, js in per_row.items():
+            j = js[best_index(trial[js])]
+            if beats(float(trial[j]), float(score[i])):
+                current[i], score[i] = texts[j], trial[j]
+                ids[i] = tok.encode_plain(texts[j])
+                accepted.append(i)
         for i in active:
-            stale[i] = 0 if i in best else stale[i] + 1
+            stale[i] = 0 if i in accepted else stale[i] + 1
+        history.append(RefineStep(step + 1, len(active), len(accepted), _mean(score), time.monotonic() - started))
         active = [i for i in active if stale[i] < cfg.patience and len(ids[i]) < max_content]
+        bar.update(1)
+    bar.close()
     logger.debug("refined %d rows in %.1fs", n, time.monotonic() - started)
-    return current, score
+    return RefineResult(current, score, history, stopped)
+
+
+def _mean(scores: np.ndarray) -> float:
+    finite = scores[np.isfinite(scores)]
+    return float(finite.mean()) if len(finite) else 0.0
 
 
 def _propose(
     embedder: Embedder,
-    ranker: _Ranker,
+    ranker: Ranker,
     ids: list[list[int]],
     active: list[int],
     targets: np.ndarray,
@@ -191,10 +193,19 @@ def _propose(
                     tgt.append(targets[i])
                     keys.append((b, move, p))
         gain = ranker.scores(torch.stack(bases), torch.from_numpy(np.stack(tgt)))  # [P, A]
-        k = min(cfg.top_k, gain.shape[1])
+        # The estimate of a token moves by ~1e-7 with the batch's padding and the thread count, so it is
+        # ranked rounded to ESTIMATE_DECIMALS, ties broken by token id, then by the order of positions:
+        # a row proposes the same edits whatever batch it sits in (a near-tie straddling a rounding
+        # boundary is the only way left to differ; it then only changes which of two equal guesses goes
+        # to exact scoring).
+        k = min(cfg.top_k + TOPK_SLACK, gain.shape[1])
         top_val, top_idx = gain.topk(k, dim=1)
         per_row: list[list[tuple[float, Edit]]] = [[] for _ in rows]
         for (b, move, p), vals, idx in zip(keys, top_val.tolist(), top_idx.tolist(), strict=True):
-            per_row[b] += [(v, Edit(move, p, int(ranker.allowed[t]))) for v, t in zip(vals, idx, strict=True)]
+            ranked = sorted(
+                ((round(v, ESTIMATE_DECIMALS), int(ranker.allowed[t])) for v, t in zip(vals, idx, strict=True)),
+                key=lambda x: (-x[0], x[1]),
+            )
+            per_row[b] += [(v, Edit(move, p, t)) for v, t in ranked[: cfg.top_k]]
         out += [[e for _, e in sorted(r, key=lambda x: -x[0])[: cfg.top_k]] for r in per_row]
     return out

@@ -26,9 +26,11 @@ from tqdm.auto import tqdm
 from prompt_recovery.data import write_text_atomic
 from prompt_recovery.embed import Embedder
 from prompt_recovery.errors import PromptRecoveryError
+from prompt_recovery.metric import beats, best_index, rank
 from prompt_recovery.search.objective import MeanSCS
 from prompt_recovery.search.proposals import MOVES, Edit, SearchContext, make_proposal
-from prompt_recovery.search.vocab import VocabFilter, allowed_token_ids
+from prompt_recovery.search.space import token_space
+from prompt_recovery.search.vocab import VocabFilter
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_VERSION = 1
@@ -49,7 +51,6 @@ class SearchConfig:
     seed: int = 0
     vocab: VocabFilter = field(default_factory=VocabFilter)
     checkpoint: str | None = None
-    cache_dir: str | None = None  # for the single-token states of the pooled / guided proposals
     show_progress: bool = False
 
     def __post_init__(self) -> None:
@@ -124,12 +125,7 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
     max_content = max_model - len(tok.wrap([]))
     scorer = _Scorer(embedder, objective, cfg.batch_size, max_content)
     ctx = SearchContext(
-        embedder,
-        objective,
-        allowed_token_ids(tok, cfg.vocab),
-        _path(cfg.cache_dir),
-        cfg.max_positions,
-        np.random.default_rng(cfg.seed),
+        embedder, objective, token_space(embedder, cfg.vocab), cfg.max_positions, np.random.default_rng(cfg.seed)
     )
     proposal = make_proposal(cfg.proposal)
     proposal.prepare(ctx)
@@ -144,11 +140,15 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
     else:
         beam, history, earlier = state
     base_len = len(tok.encode_plain(start_text))
-    best = max(history, key=lambda s: s.objective)
-    deadline = None if cfg.time_budget is None else started + cfg.time_budget - earlier
+    best = history[best_index([s.objective for s in history])]
+    # the budget is this run's (a resumed run gets it afresh), counted from the call, set-up included
+    deadline = None if cfg.time_budget is None else started + cfg.time_budget
     stopped, stale = "max_added_tokens", 0
     bar = tqdm(total=cfg.max_added_tokens, initial=len(history) - 1, desc="Search", disable=not cfg.show_progress)
     for step in range(len(history), cfg.max_added_tokens + 1):
+        if deadline is not None and time.monotonic() > deadline:
+            stopped = "time_budget"
+            break
         candidates: list[tuple[str, Edit, int]] = []
         for member, (text, _) in enumerate(beam):
             ids = tok.encode_plain(text)
@@ -161,8 +161,10 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
         for member in range(len(beam)):
             mine = [(c[1], scores[c[0]]) for c in candidates if c[2] == member]
             proposal.observe([e for e, _ in mine], np.array([s for _, s in mine]))
-        ranked = sorted({c[0] for c in candidates if c[0]}, key=lambda t: -scores[t])
-        ranked = [t for t in ranked if np.isfinite(scores[t])][: cfg.beam_width]
+        # distinct non-empty strings in proposal order (never a set: its order follows the hash seed),
+        # ranked under the tie rule so near-equal scores keep that order
+        texts = [t for t in dict.fromkeys(c[0] for c in candidates) if t and np.isfinite(scores[t])]
+        ranked = [texts[j] for j in rank([scores[t] for t in texts], limit=cfg.beam_width)]
         if not ranked:
             stopped = "max_model_tokens"
             break
@@ -174,7 +176,7 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
         )
         bar.update(1)
         bar.set_postfix(objective=f"{top[1]:.4f}", tokens=len(tok.encode_plain(top[0])))
-        if top[1] > best.objective + 1e-7:
+        if beats(top[1], best.objective):
             best, stale = history[-1], 0
         else:
             stale += 1
@@ -188,10 +190,6 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
     bar.close()
     pieces = [tok.piece(i) for i in tok.encode_plain(best.text)]
     return SearchResult(best.text, best.objective, pieces, history, stopped, scorer.evaluated)
-
-
-def _path(value: str | None) -> Path | None:
-    return None if value is None else Path(value).expanduser()
 
 
 def _identity(cfg: SearchConfig, objective: MeanSCS, embedder: Embedder, start: str) -> dict:

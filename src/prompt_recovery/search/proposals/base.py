@@ -9,12 +9,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.search.objective import MeanSCS
+from prompt_recovery.search.space import TokenSpace
 
 MOVES = ("append", "insert", "replace")
 
@@ -39,16 +39,20 @@ class Edit:
 
 @dataclass
 class SearchContext:
-    """What a proposal may use: the Embedder, the objective, the allowed token ids, a cache folder, and
+    """What a proposal may use: the Embedder, the objective, its token space (allowed ids, states), and
     how many positions a cheap proposal visits per step for ``insert``/``replace`` (a random sample,
     seeded, so long strings don't make a step cost grow with their length)."""
 
     embedder: Embedder
     objective: MeanSCS
-    allowed: np.ndarray
-    cache_dir: Path | None = None
+    space: TokenSpace
     max_positions: int | None = None
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+    @property
+    def allowed(self) -> np.ndarray:
+        """The allowed token ids [A] (``space.allowed``)."""
+        return self.space.allowed
 
     def positions(self, move: str, n: int) -> list[int]:
         """Positions to try this step: all of them, or a sorted sample of ``max_positions``."""

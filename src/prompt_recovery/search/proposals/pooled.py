@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from prompt_recovery.search.proposals.base import Edit, Proposal, SearchContext
-from prompt_recovery.search.single_tokens import single_token_states
 
 RANKING_TARGETS = 512  # the estimate is only a ranking: a sample of the targets ranks as well, faster
 
@@ -28,8 +27,7 @@ class Pooled(Proposal):
         if ctx.embedder.pooling_mode != "mean":
             raise ValueError(f"the pooled proposal needs mean pooling, this encoder uses {ctx.embedder.pooling_mode}")
         self.ctx = ctx
-        states = single_token_states(ctx.embedder, ctx.cache_dir)
-        self.states = torch.from_numpy(states[ctx.allowed])  # [A, H]
+        self.states = torch.from_numpy(ctx.space.states[ctx.allowed])  # [A, H]
         self.ranker = ctx.objective.subsample(RANKING_TARGETS, seed=0)
 
     @torch.inference_mode()
