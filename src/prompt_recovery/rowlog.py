@@ -170,6 +170,8 @@ class RowLog:
     def append(self, rows: Iterable[Mapping[str, object]]) -> None:
         """Write ``rows`` (dicts with the log's columns), flushed and fsynced; keys must be new."""
         new = [{c: "" if row.get(c) is None else str(row.get(c)) for c in self.columns} for row in rows]
+        if not new:
+            return  # nothing to write: not even a header or an empty file
         for row in new:
             if row[self.key] in self.done:
                 raise DataError(f"{self.path}: {self.key} {row[self.key]!r} is already written")

@@ -49,8 +49,8 @@ def score(
             check_output_path(per_row, [truth, submission, weights], "--per-row")
         truth_df = read_rows(truth, require=TRUTH_COLUMNS)
         sub_df = read_rows(submission, require=SUBMISSION_COLUMNS)
-        embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=None if no_cache else cache_dir)
         row_weights = None if weights is None else read_weights(weights, list(truth_df["id"]))
+        embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=None if no_cache else cache_dir)
         table, summary = score_submission(
             truth_df, sub_df, embedder, signed=signed, weights=row_weights, show_progress=show_progress()
         )
