@@ -4,15 +4,57 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from tqdm.auto import tqdm
 
 from prompt_recovery.commands import DEFAULT_CACHE, CacheOpt, app, show_progress, user_errors
+from prompt_recovery.errors import DataError
+from prompt_recovery.rowlog import fingerprint
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from prompt_recovery.pipeline import PipelineConfig
 
 ModelOpt = Annotated[Path, typer.Option("--model", help="Model folder written by `train`.")]
+EVALUATE_CHUNK = 256  # rows per prediction call in evaluate (predict's default chunk): progress and an ETA
+
+
+def load_config(path: Path) -> PipelineConfig:
+    """``PipelineConfig.from_toml``: a missing file, TOML syntax (file, line and column), an unknown
+    setting (the known ones listed) or a value of the wrong type is a ``ConfigError`` naming the file."""
+    from prompt_recovery.pipeline import PipelineConfig
+
+    return PipelineConfig.from_toml(path)
+
+
+def check_model_out(out: Path) -> None:
+    """Refuse, before training, a ``train --out`` that cannot become a model folder."""
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out}: is a file; a model is a folder. Fix: choose a new folder name.")
+    if out.is_dir() and any(out.iterdir()) and not (out / "pipeline.json").exists():
+        raise DataError(
+            f"--out {out}: the folder holds other files and no model (no pipeline.json). "
+            "Fix: choose a new or empty folder."
+        )
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataError(f"--out {out}: {parent} is a file, not a folder. Fix: choose another path.")
+            break
+
+
+def model_fingerprint(model: Path) -> str:
+    """What a partial prediction file records about the model: a hash of its folder's files."""
+    if not (model / "pipeline.json").is_file():
+        raise DataError(
+            f"{model}: no trained model here (missing pipeline.json). Fix: run `prompt-recovery train` first."
+        )
+    return fingerprint(model)
 
 
 @app.command()
@@ -41,12 +83,13 @@ def train(
     from prompt_recovery.pipeline import train as run
 
     with user_errors():
+        check_model_out(out)
+        cfg = load_config(config) if config else PipelineConfig()
         rows = read_labelled_files(labelled, split_file or (), split)
-        cfg = PipelineConfig.from_toml(config) if config else PipelineConfig()
         if encoder:
-            cfg.encoder = encoder
+            cfg = cfg.with_encoder(encoder)
         if sample is not None and sample < len(rows):
-            rows = rows.sample(n=sample, random_state=cfg.seed).sort_index().reset_index(drop=True)
+            rows = rows.sample(n=sample, random_state=cfg.settings.seed).sort_index().reset_index(drop=True)
         start = time.perf_counter()
         pipeline = run(rows, cfg, cache_dir=str(cache_dir), show_progress=show_progress())
         pipeline.save(out)
@@ -61,38 +104,88 @@ def predict(
     data: Annotated[Path, typer.Argument(help="Rows with id, original_text, rewritten_text.")],
     model: ModelOpt,
     output: Annotated[Path, typer.Option("-o", "--output", help="Submission CSV (id, rewrite_prompt).")],
-    chunk: Annotated[int, typer.Option(help="Rows per resumable chunk.")] = 256,
+    chunk: Annotated[int, typer.Option(min=1, help="Rows per resumable chunk.")] = 256,
     time_budget: Annotated[
-        float | None, typer.Option(help="Seconds; rows left when it runs out get the mean prompt.")
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Seconds for the whole command, setup included; rows left when it runs out get the mean prompt "
+            "(a rerun of the same line predicts them).",
+        ),
     ] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
 ) -> None:
     """Predict a prompt for every row. Resumable: a rerun continues from OUTPUT.partial.jsonl."""
-    from prompt_recovery.data import INPUT_COLUMNS, read_rows, write_submission
-    from prompt_recovery.pipeline import FALLBACK, Pipeline
+    started = time.monotonic()
+    from prompt_recovery.data import INPUT_COLUMNS, check_output_path, read_rows, write_submission
+    from prompt_recovery.pipeline import Pipeline
     from prompt_recovery.rowlog import RowLog
 
     with user_errors():
+        check_output_path(output, [data], "-o")
+        partial_path = check_output_path(output.with_name(output.name + ".partial.jsonl"), [data], "-o")
         rows = read_rows(data, require=INPUT_COLUMNS)
-        pipeline = Pipeline.load(model, cache_dir=cache_dir)
-        partial = RowLog(output.with_name(output.name + ".partial.jsonl"), ["id", "rewrite_prompt"])
+        meta = {"job": "predict", "model": model_fingerprint(model), "input": fingerprint(data)}
+        partial = RowLog(partial_path, ["id", "rewrite_prompt"], meta=meta)  # refuses another run's rows
         done = {row["id"]: row["rewrite_prompt"] for row in partial.rows}  # a torn last line is repaired
+        if partial.adopted:
+            typer.echo(f"note: resuming {partial.path}, which does not record the model and input it is for", err=True)
+        pipeline = Pipeline.load(model, cache_dir=cache_dir)
         todo = rows[~rows["id"].isin(done)]
-        constant = pipeline.members.get("constant")
-        mean_prompt = getattr(constant, "text", "") or FALLBACK
-        deadline = None if time_budget is None else time.monotonic() + time_budget
-        starts = range(0, len(todo), chunk)
-        for start in tqdm(starts, desc="Predicting", unit="chunk", disable=not show_progress()):
-            part = todo.iloc[start : start + chunk]
-            if deadline is not None and time.monotonic() > deadline:
-                texts = [mean_prompt] * len(part)
-            else:
+        deadline = None if time_budget is None else started + time_budget
+        with tqdm(total=len(todo), desc="Predicting", unit="row", disable=not show_progress()) as bar:
+            for part in _chunks(todo, chunk, deadline):
                 texts, _ = pipeline.predict(part)
-            partial.append({"id": rid, "rewrite_prompt": text} for rid, text in zip(part["id"], texts, strict=True))
-            done.update(zip(part["id"], texts, strict=True))
-        write_submission(output, rows["id"], [done[i] for i in rows["id"]])
-        partial.path.unlink()
+                partial.append({"id": rid, "rewrite_prompt": t} for rid, t in zip(part["id"], texts, strict=True))
+                done.update(zip(part["id"], texts, strict=True))
+                bar.update(len(part))
+        left = [rid for rid in todo["id"] if rid not in done]
+        fallback = mean_prompt(pipeline)
+        write_submission(output, rows["id"], [done.get(rid, fallback) for rid in rows["id"]])
+        if not left:
+            partial.discard()
     typer.echo(f"wrote {len(rows)} predictions to {output}")
+    if left:
+        typer.echo(
+            f"time budget: {len(left)} of {len(rows)} rows fell back to the mean prompt (budget {time_budget:g}s, "
+            f"{time.monotonic() - started:.1f}s used). Rerun the same command to predict them: the "
+            f"{len(partial.rows)} predicted rows are kept in {partial.path}."
+        )
+
+
+def mean_prompt(pipeline: Any) -> str:
+    """The pipeline's mean prompt (``pipeline.mean_prompt``, else its constant member's text), else ``FALLBACK``."""
+    from prompt_recovery.pipeline import FALLBACK
+
+    text = getattr(pipeline, "mean_prompt", None)
+    if callable(text):
+        text = text()
+    if not isinstance(text, str) or not text.strip():
+        text = getattr(pipeline.members.get("constant"), "text", "")
+    return text if isinstance(text, str) and text.strip() else FALLBACK
+
+
+def _chunks(rows: pd.DataFrame, size: int, deadline: float | None) -> Iterator[pd.DataFrame]:
+    """``rows`` in chunks of ``size``; with a ``deadline`` (``time.monotonic()``), chunks start small and
+    grow while the measured time per row says the next one ends before it (with a 25% margin), and stop
+    when not even one row would."""
+    if deadline is None:
+        for start in range(0, len(rows), size):
+            yield rows.iloc[start : start + size]
+        return
+    start, step, per_row = 0, min(size, 4), None
+    while start < len(rows):
+        left = deadline - time.monotonic()
+        if per_row is not None:
+            step = min(size, 2 * step, int(left / (1.25 * per_row)))
+        if step < 1 or left <= 0:
+            return
+        began = time.monotonic()
+        part = rows.iloc[start : start + step]
+        yield part
+        took = (time.monotonic() - began) / len(part)
+        per_row = took if per_row is None else max(took, 0.5 * per_row + 0.5 * took)
+        start += len(part)
 
 
 @app.command()
@@ -112,16 +205,29 @@ def evaluate(
     cache_dir: CacheOpt = DEFAULT_CACHE,
 ) -> None:
     """Score every member and the ensemble on labelled rows: mean SCS and bootstrap 95% CI."""
-    from prompt_recovery.data import read_labelled_files, read_weights, write_table_atomic
+    from prompt_recovery.data import check_output_path, read_labelled_files, read_weights, same_file, write_table_atomic
     from prompt_recovery.metric import summarize
     from prompt_recovery.pipeline import Pipeline
     from prompt_recovery.scoring import score_prompts
 
     with user_errors():
+        inputs = [labelled, split_file, weights]
+        for path, flag in ((per_row, "--per-row"), (report, "--report")):
+            if path is not None:
+                check_output_path(path, inputs, flag)
+        if per_row is not None and report is not None and same_file(per_row, report):
+            raise DataError(f"--per-row and --report both name {per_row}. Fix: give them different paths.")
         rows = read_labelled_files([labelled], [split_file] if split_file else (), split)
         row_weights = None if weights is None else read_weights(weights, list(rows["id"]))
         pipeline = Pipeline.load(model, cache_dir=cache_dir)
-        ensemble, outputs = pipeline.predict(rows, every_member=True)
+        ensemble, outputs = [], {}
+        with tqdm(total=len(rows), desc="Evaluating", unit="row", disable=not show_progress()) as bar:
+            for part in _chunks(rows, EVALUATE_CHUNK, None):
+                texts, member_texts = pipeline.predict(part, every_member=True)
+                ensemble += texts
+                for name, values in member_texts.items():
+                    outputs.setdefault(name, []).extend(values)
+                bar.update(len(part))
         truths = list(rows["rewrite_prompt"])
         table = rows[["id", "rewrite_prompt"]].copy()
         results = {}
@@ -136,11 +242,11 @@ def evaluate(
             from prompt_recovery.report import write_report
 
             write_report(
-                report, table, results, f"prompt-recovery evaluation: {labelled.name} ({pipeline.config.encoder})"
+                report, table, results, f"prompt-recovery evaluation: {labelled.name} ({pipeline.settings.encoder})"
             )
     if as_json:
-        typer.echo(json.dumps({"encoder": pipeline.config.encoder, "predictors": results}))
+        typer.echo(json.dumps({"encoder": pipeline.settings.encoder, "predictors": results}))
         return
-    typer.echo(f"{'predictor':<14} {'mean SCS':>9} {'95% CI':>19}   n={len(rows)}  encoder={pipeline.config.encoder}")
+    typer.echo(f"{'predictor':<14} {'mean SCS':>9} {'95% CI':>19}   n={len(rows)}  encoder={pipeline.settings.encoder}")
     for name, r in results.items():
         typer.echo(f"{name:<14} {r['mean']:>9.4f}   [{r['ci_low']:.4f}, {r['ci_high']:.4f}]")
