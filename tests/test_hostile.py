@@ -383,6 +383,31 @@ CASES: dict[str, tuple[Case, tuple[str, ...], int]] = {
         ("triples.xlsx", "unsupported output format", ".jsonl or .csv"),
         2,
     ),
+    "generate --originals in latin-1": (
+        lambda e: [*e.generate(), "--originals", e.file("latin.txt", "Un caf\xe9 noir.\n".encode("latin-1"))],
+        ("latin.txt, line 1", "not UTF-8"),
+        2,
+    ),
+    "generate --originals is a folder": (
+        lambda e: [*e.generate(), "--originals", str(Path(e.file("texts/a.txt", "x")).parent)],
+        ("texts", "is a folder"),
+        2,
+    ),
+    "generate --originals broken JSON": (
+        lambda e: [*e.generate(), "--originals", e.file("texts.json", '["one", "two"')],
+        ("texts.json, line 1", "not valid JSON"),
+        2,
+    ),
+    "generate --out is someone else's CSV": (
+        lambda e: e.generate(out=Path(e.file("other.csv", "name,score\nx,1\n")).name),
+        ("other.csv", "header", "choose a new output path"),
+        2,
+    ),
+    "generate --base-url with credentials and no scheme": (
+        lambda e: [*e.generate(), "--base-url", "alice:hunter2@127.0.0.1:8080/v1"],
+        ("is not an http(s) URL", "***@127.0.0.1"),
+        2,
+    ),
     # bad numbers
     "predict --chunk 0": (lambda e: e.predict(e.file("in.csv", GOOD), "--chunk", "0"), ("--chunk",), 2),
     "predict --chunk -3": (lambda e: e.predict(e.file("in.csv", GOOD), "--chunk", "-3"), ("--chunk",), 2),

@@ -13,7 +13,6 @@ from tqdm.auto import tqdm
 
 from prompt_recovery.commands import DEFAULT_CACHE, CacheOpt, app, show_progress, user_errors
 from prompt_recovery.errors import DataError
-from prompt_recovery.rowlog import fingerprint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +49,8 @@ def check_model_out(out: Path) -> None:
 
 def model_fingerprint(model: Path) -> str:
     """What a partial prediction file records about the model: a hash of its folder's files."""
+    from prompt_recovery.rowlog import fingerprint
+
     if not (model / "pipeline.json").is_file():
         raise DataError(
             f"{model}: no trained model here (missing pipeline.json). Fix: run `prompt-recovery train` first."
@@ -119,7 +120,7 @@ def predict(
     started = time.monotonic()
     from prompt_recovery.data import INPUT_COLUMNS, check_output_path, read_rows, write_submission
     from prompt_recovery.pipeline import Pipeline
-    from prompt_recovery.rowlog import RowLog
+    from prompt_recovery.rowlog import RowLog, fingerprint
 
     with user_errors():
         check_output_path(output, [data], "-o")
@@ -132,7 +133,8 @@ def predict(
             typer.echo(f"note: resuming {partial.path}, which does not record the model and input it is for", err=True)
         pipeline = Pipeline.load(model, cache_dir=cache_dir)
         todo = rows[~rows["id"].isin(done)]
-        deadline = None if time_budget is None else started + time_budget
+        # stop a little early: writing the submission and leaving the interpreter take a moment too
+        deadline = None if time_budget is None else started + time_budget - min(0.05 * time_budget, 2.0)
         with tqdm(total=len(todo), desc="Predicting", unit="row", disable=not show_progress()) as bar:
             for part in _chunks(todo, chunk, deadline):
                 texts, _ = pipeline.predict(part)
@@ -166,9 +168,9 @@ def mean_prompt(pipeline: Any) -> str:
 
 
 def _chunks(rows: pd.DataFrame, size: int, deadline: float | None) -> Iterator[pd.DataFrame]:
-    """``rows`` in chunks of ``size``; with a ``deadline`` (``time.monotonic()``), chunks start small and
-    grow while the measured time per row says the next one ends before it (with a 25% margin), and stop
-    when not even one row would."""
+    """``rows`` in chunks of ``size``; with a ``deadline`` (``time.monotonic()``), chunks start at 4 rows
+    and grow (at most 4x a step) while the measured time per row says the next one ends before it (with
+    a 25% margin); they stop when not even one row would."""
     if deadline is None:
         for start in range(0, len(rows), size):
             yield rows.iloc[start : start + size]
@@ -177,7 +179,7 @@ def _chunks(rows: pd.DataFrame, size: int, deadline: float | None) -> Iterator[p
     while start < len(rows):
         left = deadline - time.monotonic()
         if per_row is not None:
-            step = min(size, 2 * step, int(left / (1.25 * per_row)))
+            step = min(size, 4 * step, int(left / (1.25 * per_row)))
         if step < 1 or left <= 0:
             return
         began = time.monotonic()

@@ -87,7 +87,8 @@ def normalise_base_url(url: str) -> str:
     url = url.rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise LLMError(f"base URL {url!r} is not an http(s) URL. Fix: e.g. --base-url http://127.0.0.1:8080/v1")
+        shown = re.sub(r"^([A-Za-z][\w+.-]*://)?[^/@]*@", r"\1***@", url)  # credentials a parser missed
+        raise LLMError(f"base URL {shown!r} is not an http(s) URL. Fix: e.g. --base-url http://127.0.0.1:8080/v1")
     return url if parts.path not in ("", "/") else url + "/v1"
 
 
@@ -118,11 +119,12 @@ class OpenAICompatibleLLM(LLM):
         self.timeout = timeout
         key = api_key or os.environ.get("PROMPT_RECOVERY_API_KEY") or os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._secrets = [s for s in (key, *(userinfo or ())) if s]
-        if userinfo and userinfo[1]:
+        user, password = userinfo or ("", "")
+        self._secrets = [s for s in (key, password or user) if s]  # a user name alone may be a token
+        if user or password:
             import base64
 
-            basic = base64.b64encode(f"{userinfo[0]}:{userinfo[1]}".encode()).decode()
+            basic = base64.b64encode(f"{user}:{password}".encode()).decode()
             self._secrets.append(basic)
             if not key:
                 headers = {"Authorization": f"Basic {basic}"}
