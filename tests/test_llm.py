@@ -395,3 +395,27 @@ def test_transformers_backend_on_a_tiny_random_model(tmp_path: Path):
         assert llm.generate(["Make it formal:"], config_)[0].text == out[0].text
     with pytest.raises(LLMUnreachable, match="no such model folder"):
         load_llm("transformers", model=str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ("", "blank"),
+        ("Hey, running late!", "a copy of the original text"),
+        ("make it FORMAL", "a copy of the instruction"),
+        ("Dear colleagues, please note that the printer is out of order", "a copy of a few-shot example"),
+        ("Greetings.<end_of_turn>", "chat-template token <end_of_turn> in the answer"),
+        ("Good day.\nText: more", "the template's label 'Text' in the answer"),
+        ("I regret to inform you that I shall be delayed.", None),
+    ],
+)
+def test_rewrite_problem(answer: str, problem: str | None):
+    assert rewrite_problem(answer, "Make it formal", "hey, running late") == problem
+
+
+def test_url_credentials_are_split_off_and_secrets_redacted():
+    from prompt_recovery.llm.http import redact, split_credentials
+
+    assert split_credentials("http://al%40ice:p%3Ass@h:8080/v1") == ("http://h:8080/v1", ("al@ice", "p:ss"))
+    assert split_credentials("http://h/v1") == ("http://h/v1", None)
+    assert redact("key sk-abc in Bearer xyz.1 and Basic YWI6Y2Q=", ["sk-abc"]) == "key *** in Bearer *** and Basic ***"

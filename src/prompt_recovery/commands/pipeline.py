@@ -222,7 +222,8 @@ def evaluate(
         rows = read_labelled_files([labelled], [split_file] if split_file else (), split)
         row_weights = None if weights is None else read_weights(weights, list(rows["id"]))
         pipeline = Pipeline.load(model, cache_dir=cache_dir)
-        ensemble, outputs = [], {}
+        ensemble: list[str] = []
+        outputs: dict[str, list[str]] = {}
         with tqdm(total=len(rows), desc="Evaluating", unit="row", disable=not show_progress()) as bar:
             for part in _chunks(rows, EVALUATE_CHUNK, None):
                 texts, member_texts = pipeline.predict(part, every_member=True)
