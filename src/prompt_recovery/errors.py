@@ -11,3 +11,11 @@ class DataError(PromptRecoveryError, ValueError):
 
 class EmbedderError(PromptRecoveryError, ValueError):
     """An encoder that cannot be found or loaded, or an unsupported option for it."""
+
+
+class ConfigError(PromptRecoveryError, ValueError):
+    """A bad setting: an unknown key (the message lists the known ones), a wrong type or value."""
+
+
+class ModelError(PromptRecoveryError):
+    """A model folder that is missing, damaged or from another version: the message says how to fix it."""
