@@ -23,10 +23,10 @@ from quality import CACHE, load
 
 from prompt_recovery.embed import load_embedder
 from prompt_recovery.metric import cosine_rows, scs, summarize
-from prompt_recovery.predictors import Features
-from prompt_recovery.predictors.blend import Blend
+from prompt_recovery.pipeline import _bank_of
+from prompt_recovery.predictors import Blend, Context, Features, InvertConfig
+from prompt_recovery.predictors.base import unit
 from prompt_recovery.predictors.invert import invert, refine_joined
-from prompt_recovery.predictors.retrieval import unit
 from prompt_recovery.scoring import score_prompts
 
 DEFAULT_CONFIGS = ["1:1:0@0", "1:1:0@0.25", "2:1:1@0", "2:1:1@0.25"]
@@ -48,16 +48,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--top-k", type=int, default=8)
     parser.add_argument("--limit", type=int, default=None, help="score only the first N held-out rows (smoke runs)")
+    parser.add_argument("--train-limit", type=int, default=None, help="fit on the first N train rows (smoke runs)")
     parser.add_argument("configs", nargs="*", default=DEFAULT_CONFIGS, help="R:A:M@anchor, e.g. 2:1:1@0")
     args = parser.parse_args()
     train_rows, test_rows = inner_split() if args.source == "inner" else load(args.source)
+    train_rows = train_rows.reset_index(drop=True).iloc[: args.train_limit]
     test_rows = test_rows.reset_index(drop=True).iloc[: args.limit]
-    embedder = load_embedder("minilm", cache_dir=CACHE)
+    embedder = load_embedder("minilm", cache_dir=CACHE)  # also holds the token search's single-token states
     start = time.perf_counter()
-    train_f, test_f = Features.of(train_rows.reset_index(drop=True), embedder), Features.of(test_rows, embedder)
-    blend = Blend(cache_dir=CACHE)  # default parts: retrieval, attention regression, MLP regression
-    blend.fit(train_f, embedder)
-    parts = [part.predict_vectors(test_f, embedder) for _, part in blend.parts]
+    train_f, test_f = Features.of(train_rows, embedder), Features.of(test_rows, embedder)
+    ctx = Context(embedder, _bank_of(train_f))  # the training prompts: the inversion's candidates
+    blend = Blend()  # default parts: retrieval, attention regression, MLP regression
+    blend.fit(train_f, ctx)
+    parts = [part.predict_vectors(test_f, ctx) for part in blend.parts]
     print(
         f"source {args.source}: {len(train_rows)} train rows, {len(test_rows)} held out; fit in "
         f"{time.perf_counter() - start:.0f}s; {args.steps} rounds of {args.top_k} edits"
@@ -72,8 +75,9 @@ def main() -> None:
         vectors = unit(total).astype(np.float32)  # as Blend.predict_vectors, from parts predicted once
         t0 = time.perf_counter()
         if weights not in joins:  # the joins depend on the weights only
-            joins[weights] = invert(embedder, vectors, blend.bank, blend.bank_vecs, join=3, pool=12)
-        texts = refine_joined(embedder, vectors, joins[weights], args.steps, args.top_k, float(anchor), CACHE)
+            joins[weights] = invert(embedder, vectors, ctx.bank, InvertConfig(join=3, pool=12, steps=0))
+        refined = InvertConfig(join=3, pool=12, steps=args.steps, top_k=args.top_k, anchor=float(anchor))
+        texts = refine_joined(embedder, vectors, joins[weights], refined)
         s = summarize(score_prompts(embedder, texts, truth))
         vec = scs(cosine_rows(vectors, test_f.prompt)).mean()
         print(

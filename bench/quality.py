@@ -9,7 +9,7 @@ Sources (``--source``):
 
 The pipeline is ``--config`` (a TOML file) or the library's default (``PipelineConfig()``).
 
-    .venv/bin/python bench/quality.py --source corpus [--config data/demo/pipeline.toml]
+    .venv/bin/python bench/quality.py --source corpus [--config data/demo/pipeline.toml] [--limit N --train-limit N]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from common import SHARED, require_shared
 
 from prompt_recovery.metric import cosine_rows, scs, summarize
 from prompt_recovery.pipeline import PipelineConfig, train
-from prompt_recovery.predictors import Features
+from prompt_recovery.predictors import Features, VectorPredictor
 from prompt_recovery.scoring import score_prompts
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
@@ -48,18 +48,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--source", choices=["corpus", "public"], default="corpus")
     parser.add_argument("--config", type=Path, default=None)
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N held-out rows (smoke runs)")
+    parser.add_argument("--train-limit", type=int, default=None, help="train on the first N rows (smoke runs)")
     args = parser.parse_args()
     config = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig()
     train_rows, test_rows = load(args.source)
+    train_rows = train_rows.reset_index(drop=True).iloc[: args.train_limit]
+    test_rows = test_rows.reset_index(drop=True).iloc[: args.limit]
     start = time.perf_counter()
-    pipeline = train(train_rows.reset_index(drop=True), config, cache_dir=CACHE)
+    pipeline = train(train_rows, config, cache_dir=CACHE)
     trained = time.perf_counter() - start
     start = time.perf_counter()
-    test_rows = test_rows.reset_index(drop=True)
     ensemble, outputs = pipeline.predict(test_rows, every_member=True)
     predicted = time.perf_counter() - start
     truth = list(test_rows["rewrite_prompt"])
-    emb = pipeline.embedder
+    emb, ctx = pipeline.embedder, pipeline.context
     features = Features.of(test_rows, emb)
     assert features.prompt is not None
     print(
@@ -71,7 +74,8 @@ def main() -> None:
     for name in [*pipeline.members, "ensemble"]:
         texts = ensemble if name == "ensemble" else [t or "(blank: falls back)" for t in outputs[name]]
         s = summarize(score_prompts(emb, texts, truth))
-        vectors = None if name == "ensemble" else pipeline.members[name].predict_vectors(features, emb)
+        member = pipeline.members.get(name)
+        vectors = member.predict_vectors(features, ctx) if isinstance(member, VectorPredictor) else None
         vec = "" if vectors is None else f"{scs(cosine_rows(vectors, features.prompt)).mean():.4f}"
         print(f"| {name} | {s.mean:.4f} | {s.ci_low:.4f}-{s.ci_high:.4f} | {vec} |")
 
