@@ -13,7 +13,10 @@ Two training sources, two validation sets, three simple predictors, MiniLM proxy
   and the regression MLP (its vector, and that vector inverted the same way).
   Vector rows are scored in embedding space (what an ideal inversion would keep), strings as strings.
 
-    .venv/bin/python bench/corpus_transfer.py [--search-seconds 60]
+The mean prompt stops by the library's deterministic rule (``ConstantConfig``: 32 steps, patience 4,
+top-k 128) unless ``--search-seconds`` caps its wall time (measurements before commit ba53d63 used 60 s).
+
+    .venv/bin/python bench/corpus_transfer.py [--search-seconds 60] [--limit N]
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from common import SHARED, require_shared
 
 from prompt_recovery.embed import load_embedder
 from prompt_recovery.metric import cosine_rows, scs
-from prompt_recovery.predictors import Constant, Features, Regression, Retrieval
+from prompt_recovery.pipeline import _bank_of
+from prompt_recovery.predictors import Constant, Context, Features, Regression, Retrieval
+from prompt_recovery.predictors.constant import ConstantConfig
+from prompt_recovery.predictors.retrieval import RetrievalConfig
 from prompt_recovery.scoring import score_prompts
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
@@ -53,21 +59,23 @@ def load_sets(seed: int = 0) -> dict[str, pd.DataFrame]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--search-seconds", type=float, default=60)
+    parser.add_argument("--search-seconds", type=float, default=None, help="wall-time cap of the mean-prompt search")
     parser.add_argument("--k", type=int, default=20)
+    parser.add_argument("--limit", type=int, default=None, help="the first N rows of each set only (smoke runs)")
     args = parser.parse_args()
 
     emb = load_embedder("minilm", cache_dir=".cache/bench")
-    sets = load_sets()
+    sets = {name: df.reset_index(drop=True).iloc[: args.limit] for name, df in load_sets().items()}
     feats = {name: Features.of(df, emb, show_progress=True) for name, df in sets.items()}
     print({name: len(df) for name, df in sets.items()})
     rows = []
     for source in ("corpus", "public"):
-        constant = Constant(search_seconds=args.search_seconds, cache_dir=".cache/bench")
-        retrieval = Retrieval(k=args.k)
+        ctx = Context(emb, _bank_of(feats[source]))  # the source's prompts: the inversion's candidates
+        constant = Constant(ConstantConfig(search_seconds=args.search_seconds))
+        retrieval = Retrieval(RetrievalConfig(k=args.k))
         regression = Regression()
         for predictor in (constant, retrieval, regression):
-            predictor.fit(feats[source], emb)
+            predictor.fit(feats[source], ctx)
         for val in ("corpus val", "public val"):
             va = feats[val]
             assert va.prompt is not None
@@ -80,11 +88,11 @@ def main() -> None:
                 return scs(cosine_rows(vectors, prompt))
 
             results = {
-                "mean prompt (string)": as_string(constant.predict(va, emb)),
-                "retrieval, vector inverted: 3 train prompts joined (string)": as_string(retrieval.predict(va, emb)),
-                f"retrieval mean of top-{args.k} (vector)": as_vector(retrieval.predict_vectors(va, emb)),
-                "regression MLP (vector)": as_vector(regression.predict_vectors(va, emb)),
-                "regression MLP, vector inverted the same way (string)": as_string(regression.predict(va, emb)),
+                "mean prompt (string)": as_string(constant.predict(va, ctx)),
+                "retrieval, vector inverted: 3 train prompts joined (string)": as_string(retrieval.predict(va, ctx)),
+                f"retrieval mean of top-{args.k} (vector)": as_vector(retrieval.predict_vectors(va, ctx)),
+                "regression MLP (vector)": as_vector(regression.predict_vectors(va, ctx)),
+                "regression MLP, vector inverted the same way (string)": as_string(regression.predict(va, ctx)),
             }
             for predictor_name, s in results.items():
                 rows.append({"predictor": predictor_name, "trained on": source, "scored on": val, "mean SCS": s.mean()})
