@@ -1,11 +1,11 @@
 """Prediction speed and memory of the default CPU pipeline on 1,300 rows (the competition's test size).
 
-Trains the default pipeline (mean prompt, retrieval, regression) on the corpus train split, then
-predicts 1,300 rows drawn from the whole corpus (with replacement past its size; speed does not care
-which rows) with a cold embedding cache, and prints rows/s and the peak resident memory of the
-process. Target (issue 5): at most 20 minutes and 4 GB on 2 cores.
+Trains the default pipeline (``PipelineConfig()``: mean prompt, retrieval, regression, blend) or
+``--config`` on the corpus train split, then predicts 1,300 rows drawn from the whole corpus (with
+replacement past its size; speed does not care which rows) with a cold embedding cache, and prints
+rows/s and the peak resident memory of the process. Target (issue 5): at most 20 minutes and 4 GB on 2 cores.
 
-    .venv/bin/python bench/predict.py [--rows 1300]
+    .venv/bin/python bench/predict.py [--rows 1300] [--config pipeline.toml] [--train-limit N]
 """
 
 from __future__ import annotations
@@ -26,17 +26,20 @@ CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1300)
+    parser.add_argument("--config", type=Path, default=None, help="a pipeline TOML file (default: the library's)")
+    parser.add_argument("--train-limit", type=int, default=None, help="train on the first N rows (smoke runs)")
     args = parser.parse_args()
+    config = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig()
     corpus = pd.read_csv(CORPUS / "corpus.csv", dtype=str, keep_default_na=False)
     splits = pd.read_csv(CORPUS / "splits.csv", dtype=str).set_index("id")["split"]
-    train_rows = corpus[corpus["id"].map(splits) == "train"].reset_index(drop=True)
+    train_rows = corpus[corpus["id"].map(splits) == "train"].reset_index(drop=True).iloc[: args.train_limit]
     rows = corpus.sample(n=args.rows, replace=args.rows > len(corpus), random_state=0).reset_index(drop=True)
     rows["id"] = [f"r{i}" for i in range(len(rows))]
     rows = rows.drop(columns=["rewrite_prompt"])
 
     with tempfile.TemporaryDirectory() as cache:
         t0 = time.perf_counter()
-        pipeline = train(train_rows, PipelineConfig(), cache_dir=cache)
+        pipeline = train(train_rows, config, cache_dir=cache)
         t_train = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as cache:  # cold cache: every text is encoded
         pipeline.embedder.cache = None
@@ -45,7 +48,7 @@ def main() -> None:
         t_predict = time.perf_counter() - t0
     assert all(p.strip() for p in predictions)
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(f"train: {len(train_rows)} rows in {t_train:.0f}s (default pipeline: {', '.join(pipeline.members)})")
+    print(f"train: {len(train_rows)} rows in {t_train:.0f}s (members: {', '.join(pipeline.members)})")
     print(f"predict: {len(rows)} rows in {t_predict:.1f}s = {len(rows) / t_predict:.1f} rows/s (target: <= 1200s)")
     print(f"peak resident memory of the process: {peak_gb:.2f} GB (target: <= 4 GB)")
     print(f"ensemble order: {' + '.join(pipeline.order)}; validation: {pipeline.validation}")
