@@ -126,6 +126,7 @@ def main() -> None:
     print(f"fine-tuned guesses: {len(valid)} rows in {tuned_s:.0f} s", flush=True)
     table = [report("finetuned (LoRA, this run)", tuned, valid, embedder) | {"seconds": round(tuned_s, 1)}]
     out = valid[["id", "rewrite_prompt"]].assign(finetuned=tuned)
+    out.to_csv(args.out / "predictions.csv", index=False)  # kept if the few-shot part is cut short
 
     if not args.skip_fewshot:
         shots = FewShot()
