@@ -91,3 +91,28 @@ def test_bad_encoder_specs(tmp_path, tiny_t5_dir, minilm):
         load_embedder("minilm", tokenization="tf")
     with pytest.raises(EmbedderError, match="PROMPT_RECOVERY_SENTENCE_T5"):
         load_embedder("sentence-t5")
+
+
+def test_a_damaged_cache_is_a_miss_or_a_clear_error(tiny_t5_dir, tmp_path):
+    from prompt_recovery.embed.cache import EmbeddingCache
+    from prompt_recovery.errors import EmbedderError
+
+    emb = load_embedder(str(tiny_t5_dir), cache_dir=tmp_path)
+    fresh = emb.encode(["a text", "another text"], use_cache=False)
+    emb.encode(["a text", "another text"])
+    db = emb.cache._db
+    db.execute("UPDATE vectors SET vec = ? WHERE key = ?", (b"\x00\x01\x02", emb.cache._key(emb.identity, "a text")))
+    db.execute(
+        "UPDATE vectors SET vec = ? WHERE key = ?",
+        (np.ones(7, np.float32).tobytes(), emb.cache._key(emb.identity, "another text")),
+    )
+    db.commit()
+    np.testing.assert_allclose(emb.encode(["a text", "another text"]), fresh, atol=1e-5)  # both recomputed
+    (tmp_path / "not-a-folder").write_text("x")
+    with pytest.raises(EmbedderError, match="unusable"):
+        EmbeddingCache(tmp_path / "not-a-folder")
+    garbage = tmp_path / "g"
+    garbage.mkdir()
+    (garbage / "embeddings-v1.sqlite").write_bytes(b"garbage" * 100)
+    with pytest.raises(EmbedderError, match="not a database"):
+        EmbeddingCache(garbage)

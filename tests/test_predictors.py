@@ -84,3 +84,8 @@ def test_a_misspelled_member_setting_fails_before_any_work(tmp_path):
     res = CliRunner().invoke(app, ["train", str(data), "--out", str(tmp_path / "m"), "--config", str(config)])
     assert res.exit_code == 2 and "unknown setting 'kk'; known: k, match, invert" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "m").exists()
+
+
+def test_fewshot_refuses_credentials_that_would_be_saved_with_the_model():
+    with pytest.raises(ConfigError, match=r"base_url must not hold credentials.*PROMPT_RECOVERY_API_KEY"):
+        PREDICTORS["fewshot"].from_table({"llm": "openai", "base_url": "http://me:secret@127.0.0.1:8080/v1"})

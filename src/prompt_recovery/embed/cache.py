@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from prompt_recovery.errors import EmbedderError
+
 FORMAT_VERSION = 1
 
 
@@ -29,17 +31,25 @@ class EmbeddingCache:
 
     def __init__(self, directory: str | Path) -> None:
         self.path = Path(directory).expanduser() / f"embeddings-v{FORMAT_VERSION}.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
+        fix = "Fix: pass another cache folder (--cache-dir), or delete this one (it is rebuilt as needed)."
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
+            columns = [row[1] for row in self._db.execute("PRAGMA table_info(vectors)")]
+        except (OSError, sqlite3.Error) as exc:
+            raise EmbedderError(f"embedding cache {self.path}: unusable ({exc}). {fix}") from None
+        if columns != ["key", "vec"]:
+            raise EmbedderError(f"embedding cache {self.path}: unexpected table layout {columns}. {fix}")
 
     @staticmethod
     def _key(identity: str, text: str) -> bytes:
         return hashlib.sha256(f"{identity}\x00{text}".encode()).digest()
 
-    def get(self, identity: str, texts: Sequence[str]) -> dict[int, np.ndarray]:
-        """Vectors found for ``texts``, by position in ``texts``."""
+    def get(self, identity: str, texts: Sequence[str], dim: int | None = None) -> dict[int, np.ndarray]:
+        """Vectors found for ``texts``, by position in ``texts``. A stored value that is not a whole
+        float32 vector (of ``dim`` values, when given) counts as a miss: it is recomputed and replaced."""
         found: dict[int, np.ndarray] = {}
         keys = [self._key(identity, t) for t in texts]
         for start in range(0, len(keys), 500):  # SQLite caps the number of bound parameters
@@ -47,8 +57,10 @@ class EmbeddingCache:
             marks = ",".join("?" * len(chunk))
             rows = dict(self._db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({marks})", chunk))
             for offset, key in enumerate(chunk):
-                if key in rows:
-                    found[start + offset] = np.frombuffer(rows[key], dtype=np.float32)
+                blob = rows.get(key)
+                if not isinstance(blob, bytes) or len(blob) % 4 or (dim is not None and len(blob) != 4 * dim):
+                    continue  # absent, truncated or of another shape: a miss
+                found[start + offset] = np.frombuffer(blob, dtype=np.float32)
         return found
 
     def put(self, identity: str, texts: Sequence[str], vectors: np.ndarray) -> None:

@@ -60,6 +60,7 @@ class Embedder:
         self.identity = identity
         self.cache = cache
         self.batch_size = batch_size
+        self._dim = _output_dim(self.transformer, self.dense)  # cached vectors of another size are misses
         for p in self.parameters():
             p.requires_grad_(False)
 
@@ -75,7 +76,9 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        return int(self.encode(["a"], use_cache=False).shape[1])
+        if self._dim is None:
+            self._dim = int(self.encode(["a"], use_cache=False).shape[1])
+        return self._dim
 
     @property
     def input_embeddings(self) -> torch.Tensor:
@@ -143,7 +146,7 @@ class Embedder:
         if not texts:
             raise EmbedderError("encode() got no texts")
         cache = self.cache if use_cache else None
-        found = cache.get(self.identity, texts) if cache is not None else {}
+        found = cache.get(self.identity, texts, self._dim) if cache is not None else {}
         todo = [i for i in range(len(texts)) if i not in found]
         size = batch_size or self.batch_size
         vectors: dict[int, np.ndarray] = dict(found)
@@ -154,12 +157,23 @@ class Embedder:
                 chunk = todo[start : start + size]
                 ids = self.tokenizer.encode([texts[i] for i in chunk])
                 vecs = self.encode_ids(ids, batch_size=size)
+                self._dim = int(vecs.shape[1])
                 if cache is not None:
                     cache.put(self.identity, [texts[i] for i in chunk], vecs)
                 vectors.update(zip(chunk, vecs, strict=True))
                 bar.update(len(chunk))
             bar.close()
         return np.stack([vectors[i] for i in range(len(texts))]).astype(np.float32, copy=False)
+
+
+def _output_dim(transformer: nn.Module, dense: nn.Module | None) -> int | None:
+    """The sentence embedding size read off the modules (no forward pass), or None if unclear."""
+    if dense is not None:
+        linear = [m for m in dense.modules() if isinstance(m, nn.Linear)]
+        return int(linear[-1].out_features) if linear else None
+    config = getattr(transformer, "config", None)
+    size = getattr(config, "hidden_size", None) or getattr(config, "d_model", None)
+    return int(size) if isinstance(size, int) else None
 
 
 def load_st_folder(

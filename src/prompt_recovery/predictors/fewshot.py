@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -54,6 +55,12 @@ class FewShotConfig:
     def __post_init__(self) -> None:
         if self.shots < 0 or self.bank_size < 0 or self.max_tokens < 1 or self.max_words < 1:
             raise ValueError("shots and bank_size must be >= 0; max_tokens and max_words >= 1")
+        if self.base_url and "@" in urlsplit(self.base_url).netloc:
+            # a member's settings are saved into the model folder: a password there would travel with it
+            raise ValueError(
+                "base_url must not hold credentials (user:password@): they would be saved into the model "
+                "folder. Fix: set $PROMPT_RECOVERY_API_KEY (or $OPENAI_API_KEY) instead"
+            )
 
 
 log = logging.getLogger(__name__)
