@@ -47,3 +47,7 @@ def minilm():
     from prompt_recovery.embed import load_embedder
 
     return load_embedder("minilm")
+
+
+# the tiny causal LM and its trained LoRA adapter, for the predictor contract test (tests/test_predictors.py)
+from tests.test_finetune import tiny_lm, trained  # noqa: E402, F401

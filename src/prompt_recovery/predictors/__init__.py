@@ -7,11 +7,12 @@ from prompt_recovery.predictors.base import Context, Features, Predictor, Vector
 from prompt_recovery.predictors.blend import Blend
 from prompt_recovery.predictors.constant import Constant
 from prompt_recovery.predictors.fewshot import FewShot
+from prompt_recovery.predictors.finetuned import Finetuned
 from prompt_recovery.predictors.invert import InvertConfig
 from prompt_recovery.predictors.regression import Regression
 from prompt_recovery.predictors.retrieval import Retrieval
 
-PREDICTORS: dict[str, type[Predictor]] = {p.kind: p for p in (Constant, Retrieval, Regression, Blend, FewShot)}
+PREDICTORS: dict[str, type[Predictor]] = {p.kind: p for p in (Constant, Retrieval, Regression, Blend, FewShot, Finetuned)}
 
 __all__ = [
     "PREDICTORS",
@@ -20,6 +21,7 @@ __all__ = [
     "Context",
     "Features",
     "FewShot",
+    "Finetuned",
     "InvertConfig",
     "Predictor",
     "PromptBank",
