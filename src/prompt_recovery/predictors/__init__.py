@@ -12,7 +12,9 @@ from prompt_recovery.predictors.invert import InvertConfig
 from prompt_recovery.predictors.regression import Regression
 from prompt_recovery.predictors.retrieval import Retrieval
 
-PREDICTORS: dict[str, type[Predictor]] = {p.kind: p for p in (Constant, Retrieval, Regression, Blend, FewShot, Finetuned)}
+PREDICTORS: dict[str, type[Predictor]] = {
+    p.kind: p for p in (Constant, Retrieval, Regression, Blend, FewShot, Finetuned)
+}
 
 __all__ = [
     "PREDICTORS",
