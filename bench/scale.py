@@ -105,7 +105,8 @@ def main() -> None:
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(f"... {size} rows done", file=sys.stderr, flush=True)
     print(
-        "| train rows | train s | s per 1k rows | predict rows | predict s | rows/s | peak GB | SCS (435 corpus val) | 95% CI |"
+        "| train rows | train s | s per 1k rows | predict rows | predict s | rows/s | peak GB "
+        "| SCS (435 corpus val) | 95% CI |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
