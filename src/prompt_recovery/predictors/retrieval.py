@@ -6,6 +6,11 @@ compared with prompts directly). For a new row the ``k`` most similar training r
 predicted vector is the normalised mean of their prompt embeddings, inverted to a string against the
 shared bank (``invert.py``).
 
+``match = "bank"`` is training-free: the ``k`` prompts of the pipeline's bank (training prompts plus
+any ``--bank``, see ``banks.py``) with the highest cos(E(prompt), unit(E(rewritten) - E(original)))
+vote, each once. It needs no labelled rows (fit learns nothing) and uses the bank it is given at
+prediction time, so a bank extended for one prediction is searched too.
+
 TOML::
 
     [[member]]
@@ -28,7 +33,7 @@ from prompt_recovery.predictors.invert import InvertConfig
 @dataclass(frozen=True)
 class RetrievalConfig:
     k: int = 20  # neighbours that vote
-    match: Literal["edit", "prompt"] = "edit"
+    match: Literal["edit", "prompt", "bank"] = "edit"
     invert: InvertConfig = field(default_factory=InvertConfig)
 
     def __post_init__(self) -> None:
@@ -42,19 +47,25 @@ class Retrieval(VectorPredictor):
     config: RetrievalConfig
 
     def fit(self, train: Features, ctx: Context) -> None:
+        if self.config.match == "bank":
+            return  # training-free: the bank is read at prediction time
         assert train.prompt is not None
         self.keys = train.edit if self.config.match == "edit" else train.prompt
         self.labels = ctx.bank.index(train.rows["rewrite_prompt"])  # [N] bank row of each row's prompt
 
     def predict_vectors(self, rows: Features, ctx: Context) -> np.ndarray:
-        k = min(self.config.k, len(self.labels))
-        sims = rows.edit @ self.keys.T  # [N, M]
-        # neighbours by rounded similarity, ties to the earlier training row: the same set in any batch
+        keys, labels = (ctx.bank.vectors, None) if self.config.match == "bank" else (self.keys, self.labels)
+        if not len(keys):
+            raise ValueError("retrieval has nothing to search: an empty prompt bank")
+        k = min(self.config.k, len(keys))
+        sims = rows.edit @ keys.T  # [N, M]
+        # neighbours by rounded similarity, ties to the earlier key: the same set in any batch
         nbrs = np.argsort(-np.round(sims, 6), axis=1, kind="stable")[:, :k]
-        return unit(ctx.bank.vectors[self.labels[nbrs]].mean(axis=1))
+        return unit(ctx.bank.vectors[nbrs if labels is None else labels[nbrs]].mean(axis=1))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"keys": self.keys, "labels": self.labels}
+        return {} if self.config.match == "bank" else {"keys": self.keys, "labels": self.labels}
 
     def load_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.keys, self.labels = arrays["keys"], arrays["labels"]
+        if self.config.match != "bank":
+            self.keys, self.labels = arrays["keys"], arrays["labels"]

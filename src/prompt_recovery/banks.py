@@ -1,0 +1,132 @@
+"""Prompt banks as input: known rewrite prompts read from a file or a packaged bank, then embedded.
+
+A bank spec is a registry name (``BANKS``: ``osyuksel``, the MIT-licensed 9,205 procedurally generated
+prompts of the competition's 11th-place solution, shipped in ``resources/banks/``) or a path:
+
+- ``.txt``: one prompt per line;
+- ``.json``: a list of strings;
+- ``.csv``, ``.jsonl``/``.ndjson``, ``.parquet``: the column ``rewrite_prompt``, else ``prompt``.
+
+Prompts are stripped; blanks are dropped and repeats keep their first place. A bank serves retrieval
+(``Retrieval`` with ``match = "bank"``) and every inversion as candidates; ``extend`` appends one to a
+pipeline's bank (the training prompts stay first, so their positions do not move).
+
+Example::
+
+    texts = read_bank("osyuksel")                 # 9,205 strings
+    bank = extend(PromptBank.of(["Make it formal"], embedder), texts, embedder)
+    bank.texts[:2]                                # ['Make it formal', 'Convert every noun in this ...']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from prompt_recovery.data import decode_text, read_bytes, read_table
+from prompt_recovery.embed import Embedder
+from prompt_recovery.errors import DataError
+from prompt_recovery.metric import best_index, scs
+from prompt_recovery.predictors.bank import PromptBank
+
+BANKS = {"osyuksel": "resources/banks/osyuksel.json"}  # name -> packaged JSON list of prompts
+COLUMNS = ("rewrite_prompt", "prompt")  # the first a table has is the bank
+TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
+FORMATS = "a packaged bank name (" + ", ".join(BANKS) + "), or a .txt (one prompt a line), .json (a list of strings), "
+FORMATS += ".csv, .jsonl or .parquet file (column rewrite_prompt or prompt)"
+
+
+def read_bank(spec: str | Path) -> list[str]:
+    """The distinct, stripped, non-blank prompts of a bank name or file, in first-seen order.
+    ``DataError`` naming the file (and line or record) and the fix for anything else."""
+    if isinstance(spec, str) and spec in BANKS:
+        text = resources.files("prompt_recovery").joinpath(BANKS[spec]).read_text(encoding="utf-8")
+        return _distinct(_json_strings(text, Path(spec)), Path(spec))
+    path = Path(spec).expanduser()
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        return _distinct(decode_text(read_bytes(path, "bank file"), path, "text").split("\n"), path)
+    if suffix == ".json":
+        return _distinct(_json_strings(decode_text(read_bytes(path, "bank file"), path, "JSON text"), path), path)
+    if suffix in TABLE_SUFFIXES:
+        df = read_table(path)
+        column = next((c for c in COLUMNS if c in df.columns), None)
+        if column is None:
+            raise DataError(
+                f"{path}: no column {' or '.join(map(repr, COLUMNS))}; found {list(df.columns)}. "
+                "Fix: name the prompt column rewrite_prompt."
+            )
+        return _distinct([x if isinstance(x, str) else "" for x in df[column]], path)
+    if not path.exists() and not suffix:
+        raise DataError(f"bank {str(spec)!r}: no packaged bank of that name and no such file. Fix: give {FORMATS}.")
+    read_bytes(path, "bank file")  # a missing file or a folder says so first
+    raise DataError(f"{path}: unknown bank file type {suffix!r}. Fix: give {FORMATS}.")
+
+
+def _json_strings(text: str, path: Path) -> list[str]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg}). "
+            "Fix: a bank is a JSON list of prompt strings (or a .txt file, one prompt a line)."
+        ) from None
+    if not isinstance(data, list):
+        raise DataError(
+            f"{path}: a JSON {type(data).__name__}, not a list. Fix: a bank is a JSON list of prompt strings, "
+            'like ["Make it formal", "Write it as a poem"].'
+        )
+    for number, item in enumerate(data, 1):
+        if not isinstance(item, str):
+            raise DataError(
+                f"{path}, item {number}: a JSON {type(item).__name__} ({item!r:.60}), not a string. "
+                "Fix: a bank is a JSON list of prompt strings."
+            )
+    return data
+
+
+def _distinct(texts: Sequence[str], path: Path) -> list[str]:
+    out = list(dict.fromkeys(t.strip() for t in texts if t.strip()))
+    if not out:
+        raise DataError(f"{path}: no prompts in this bank (empty or blank). Fix: give at least one prompt.")
+    return out
+
+
+def fingerprint(texts: Sequence[str]) -> str:
+    """sha256 (hex) of a bank's texts in order: what a resumable prediction records about its bank."""
+    return hashlib.sha256(json.dumps(list(texts), ensure_ascii=False).encode()).hexdigest()
+
+
+def extend(bank: PromptBank, texts: Sequence[str], embedder: Embedder, show_progress: bool = False) -> PromptBank:
+    """``bank`` followed by those of ``texts`` it lacks (their vectors encoded: the embedding cache
+    makes a second time free). ``bank``'s own rows keep their positions."""
+    have = set(bank.texts)
+    new = list(dict.fromkeys(t for t in texts if t and t not in have))
+    if not new:
+        return bank
+    vectors = embedder.encode(new, show_progress=show_progress)
+    if not len(bank):
+        return PromptBank(new, vectors)
+    return PromptBank([*bank.texts, *new], np.concatenate([bank.vectors, vectors]).astype(np.float32, copy=False))
+
+
+def medoid(bank: PromptBank, targets: int = 4096) -> str:
+    """The bank prompt with the highest mean SCS (|cos|^3) against the bank itself: a real prompt to use
+    as a training-free mean prompt. Scored against at most ``targets`` evenly spaced bank rows (every
+    row for smaller banks), in blocks, so a large bank costs [B, targets] and not [B, B].
+
+    Example: bank ["Make it formal", "Make it formal, please", "Add a pirate"]: one of the two formal
+    prompts (each is close to the other), not the pirate."""
+    if not len(bank):
+        raise ValueError("medoid of an empty bank")
+    step = max(1, -(-len(bank) // targets))
+    against = bank.vectors[::step]  # [T, D]
+    means = np.concatenate(
+        [scs(bank.vectors[i : i + 1024] @ against.T).mean(axis=1) for i in range(0, len(bank), 1024)]
+    )
+    return bank.texts[best_index(means)]
