@@ -3,6 +3,7 @@
 Configured by a small TOML file (or the defaults, ``DEFAULT_MEMBERS``)::
 
     encoder = "minilm"
+    bank = ""                         # extra prompt bank: "osyuksel" or a file (see banks.py); "": none
     validation_fraction = 0.2
     validation_rows = 600             # cap on the rows that choose the ensemble
     suffix = ""                       # appended to every ensemble prediction (e.g. an attractor run)
@@ -25,7 +26,12 @@ Training: fit every member on the train part (a vector model whose settings equa
 a blend part and a standalone member, is fitted once and shared), choose the ensemble on the
 validation part (start from the best member, append a member while the mean score rises by more than
 the tie tolerance), refit on all rows, save everything with a format version. The prompt bank (the
-inversion candidates) is the training prompts; during validation only the train part's.
+inversion candidates, and what ``retrieval`` with ``match = "bank"`` searches) is the training prompts
+followed by the extra ``bank``'s prompts not among them; during validation the train part's prompts
+and the extra bank, never the validation rows' prompts.
+
+``training_free(bank)`` builds a pipeline that needs no labelled rows at all: bank retrieval, with the
+bank's own medoid prompt as the mean prompt.
 
 Prediction never returns a blank: an ensemble of whatever members produced text, else the other
 members by validation score, else the mean prompt, else ``FALLBACK``.
@@ -44,12 +50,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prompt_recovery import banks
 from prompt_recovery.config import from_table
 from prompt_recovery.data import atomic_path, write_text_atomic
 from prompt_recovery.embed import Embedder, load_embedder
 from prompt_recovery.errors import ConfigError, ModelError, PromptRecoveryError
 from prompt_recovery.metric import beats, best_index
-from prompt_recovery.predictors import PREDICTORS, Context, Features, Predictor, PromptBank, VectorPredictor
+from prompt_recovery.predictors import (
+    PREDICTORS,
+    Context,
+    Features,
+    Predictor,
+    PromptBank,
+    Retrieval,
+    VectorPredictor,
+)
 from prompt_recovery.predictors.blend import Blend
 from prompt_recovery.predictors.constant import Constant
 from prompt_recovery.predictors.invert import InvertConfig
@@ -72,6 +87,7 @@ class PipelineSettings:
 
     encoder: str = "minilm"
     tokenization: str = "auto"
+    bank: str = ""  # extra prompts for retrieval and inversion: a packaged bank name or a file (banks.py)
     validation_fraction: float = 0.2
     validation_rows: int = 600  # at most this many rows choose the ensemble; the rest train
     suffix: str = ""
@@ -371,13 +387,16 @@ def choose_ensemble(scores: dict[str, float], trial: Any, names: list[str]) -> t
 def train(
     rows: pd.DataFrame, config: PipelineConfig | None = None, cache_dir: str | None = None, show_progress: bool = False
 ) -> Pipeline:
-    """Fit members, choose the ensemble on a validation split, refit on all rows."""
+    """Fit members, choose the ensemble on a validation split, refit on all rows. The bank is the
+    training prompts (the train part's, during validation) followed by ``settings.bank``'s others."""
     config = config or PipelineConfig()
     s = config.settings
     if len(rows) < 10:
         raise PromptRecoveryError(f"training needs at least 10 labelled rows, got {len(rows)}")
+    extra = banks.read_bank(s.bank) if s.bank else []  # a bad bank file fails before any encoding
     embedder = load_embedder(s.encoder, tokenization=s.tokenization, cache_dir=cache_dir)
     features = Features.of(rows, embedder, show_progress)
+    extra_bank = PromptBank(extra, embedder.encode(extra, show_progress=show_progress)) if extra else None
     assert features.prompt is not None
     rng = np.random.default_rng(s.seed)
     shuffled = rng.permutation(len(rows))
@@ -390,7 +409,7 @@ def train(
         members = build_members(config.members)
         train_f, val_f = features.subset(train_idx), features.subset(val_idx)
         assert train_f.prompt is not None
-        ctx = Context(embedder, _bank_of(train_f), show_progress)
+        ctx = Context(embedder, _bank_of(train_f, extra_bank), show_progress)
         fit_members(members, train_f, ctx)
         probe = Pipeline(s, embedder, ctx.bank, members, [])
         outputs = probe.member_outputs(val_f)
@@ -410,15 +429,48 @@ def train(
             n_val,
         )
     members = build_members(config.members)
-    ctx = Context(embedder, _bank_of(features), show_progress)
+    ctx = Context(embedder, _bank_of(features, extra_bank), show_progress)
     fit_members(members, features, ctx)
     return Pipeline(s, embedder, ctx.bank, members, chosen or list(members), scores)
 
 
-def _bank_of(features: Features) -> PromptBank:
-    """The distinct prompts of labelled rows with the vectors already computed for them."""
+def _bank_of(features: Features, extra: PromptBank | None = None) -> PromptBank:
+    """The distinct prompts of labelled rows with the vectors already computed for them, then the
+    prompts of ``extra`` not among them (with ``extra``'s vectors)."""
     assert features.prompt is not None
     first: dict[str, int] = {}
     for i, text in enumerate(features.rows["rewrite_prompt"]):
         first.setdefault(text, i)
-    return PromptBank(list(first), features.prompt[list(first.values())])
+    bank = PromptBank(list(first), features.prompt[list(first.values())])
+    if extra is None:
+        return bank
+    keep = [j for j, text in enumerate(extra.texts) if text not in first]
+    return PromptBank(
+        [*bank.texts, *(extra.texts[j] for j in keep)], np.concatenate([bank.vectors, extra.vectors[keep]])
+    )
+
+
+def training_free(
+    bank: str | list[str],
+    settings: PipelineSettings | None = None,
+    k: int = 20,
+    cache_dir: str | Path | None = None,
+    show_progress: bool = False,
+) -> Pipeline:
+    """A pipeline that needs no labelled rows: retrieval over ``bank`` (a bank spec, see ``banks.py``,
+    or the prompts themselves) by the rewrite's edit direction, the ``k`` nearest prompts averaged and
+    inverted (default ``InvertConfig``), and the bank's medoid (its prompt with the best mean SCS
+    against the bank) as the mean prompt, the fallback for rows retrieval leaves blank."""
+    s = replace(settings or PipelineSettings(), bank=bank if isinstance(bank, str) else "")
+    texts = (
+        banks.read_bank(bank) if isinstance(bank, str) else list(dict.fromkeys(t.strip() for t in bank if t.strip()))
+    )
+    if not texts:
+        raise PromptRecoveryError("training_free needs at least one bank prompt")
+    embedder = load_embedder(s.encoder, tokenization=s.tokenization, cache_dir=cache_dir)
+    prompts = PromptBank(texts, embedder.encode(texts, show_progress=show_progress))
+    members: dict[str, Predictor] = {
+        "constant": Constant(Constant.Config(text=banks.medoid(prompts))),
+        "retrieval": Retrieval(Retrieval.Config(k=k, match="bank")),
+    }
+    return Pipeline(s, embedder, prompts, members, ["retrieval"])

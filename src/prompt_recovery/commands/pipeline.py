@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +21,14 @@ if TYPE_CHECKING:
     from prompt_recovery.pipeline import PipelineConfig
 
 ModelOpt = Annotated[Path, typer.Option("--model", help="Model folder written by `train`.")]
+BankOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--bank",
+        help="Extra prompts for retrieval and inversion: 'osyuksel' (packaged, 9,205 prompts) or a .txt (one a "
+        "line), .json (list of strings), .csv/.jsonl/.parquet (column rewrite_prompt or prompt) file.",
+    ),
+]
 EVALUATE_CHUNK = 256  # rows per prediction call in evaluate (predict's default chunk): progress and an ETA
 
 
@@ -76,9 +85,12 @@ def train(
         int | None,
         typer.Option(min=10, help="Train on a seeded random sample of this many rows (quick runs, the demo)."),
     ] = None,
+    bank: BankOpt = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
 ) -> None:
-    """Fit the predictors, choose the ensemble on a validation split, and save the model folder."""
+    """Fit the predictors, choose the ensemble on a validation split, and save the model folder.
+    The training prompts always join the bank; --bank adds more (saved in the model)."""
+    from prompt_recovery.banks import read_bank
     from prompt_recovery.data import read_labelled_files
     from prompt_recovery.pipeline import PipelineConfig
     from prompt_recovery.pipeline import train as run
@@ -89,6 +101,9 @@ def train(
         rows = read_labelled_files(labelled, split_file or (), split)
         if encoder:
             cfg = cfg.with_encoder(encoder)
+        if bank is not None:
+            cfg = PipelineConfig(replace(cfg.settings, bank=bank), cfg.members)
+            read_bank(bank)  # a bad bank fails now, before the rows are encoded
         if sample is not None and sample < len(rows):
             rows = rows.sample(n=sample, random_state=cfg.settings.seed).sort_index().reset_index(drop=True)
         start = time.perf_counter()
@@ -103,8 +118,21 @@ def train(
 @app.command()
 def predict(
     data: Annotated[Path, typer.Argument(help="Rows with id, original_text, rewritten_text.")],
-    model: ModelOpt,
     output: Annotated[Path, typer.Option("-o", "--output", help="Submission CSV (id, rewrite_prompt).")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model folder written by `train` (or --bank without a model).")
+    ] = None,
+    bank: Annotated[
+        str | None,
+        typer.Option(
+            "--bank",
+            help="Prompt bank ('osyuksel' or a .txt/.json/.csv/.jsonl/.parquet file). Without --model: training-free "
+            "retrieval over it, no labelled rows needed. With --model: added to the model's bank for this run.",
+        ),
+    ] = None,
+    encoder: Annotated[
+        str | None, typer.Option(help="With --bank and no --model: the encoder (default minilm).")
+    ] = None,
     chunk: Annotated[int, typer.Option(min=1, help="Rows per resumable chunk.")] = 256,
     time_budget: Annotated[
         float | None,
@@ -116,22 +144,48 @@ def predict(
     ] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
 ) -> None:
-    """Predict a prompt for every row. Resumable: a rerun continues from OUTPUT.partial.jsonl."""
+    """Predict a prompt for every row, with a trained --model, a training-free --bank, or both.
+    Resumable: a rerun continues from OUTPUT.partial.jsonl."""
     started = time.monotonic()
+    from prompt_recovery.banks import extend, read_bank
+    from prompt_recovery.banks import fingerprint as bank_fingerprint
     from prompt_recovery.data import INPUT_COLUMNS, check_output_path, read_rows, write_submission
-    from prompt_recovery.pipeline import Pipeline
+    from prompt_recovery.pipeline import Pipeline, PipelineSettings, training_free
     from prompt_recovery.rowlog import RowLog, fingerprint
 
     with user_errors():
+        if model is None and bank is None:
+            raise DataError(
+                "predict needs --model FOLDER (from `train`) or --bank BANK (training-free, e.g. --bank osyuksel)."
+            )
+        if model is not None and encoder is not None:
+            raise DataError(
+                f"--encoder {encoder}: a trained model keeps the encoder it was trained with. "
+                "Fix: drop --encoder (it is for --bank without --model)."
+            )
         check_output_path(output, [data], "-o")
         partial_path = check_output_path(output.with_name(output.name + ".partial.jsonl"), [data], "-o")
         rows = read_rows(data, require=INPUT_COLUMNS)
-        meta = {"job": "predict", "model": model_fingerprint(model), "input": fingerprint(data)}
+        texts = read_bank(bank) if bank is not None else []
+        meta: dict[str, str] = {"job": "predict"}
+        if model is not None:
+            meta["model"] = model_fingerprint(model)
+        else:
+            meta.update(model="training-free", encoder=encoder or PipelineSettings().encoder)
+        if texts:
+            meta["bank"] = bank_fingerprint(texts)
+        meta["input"] = fingerprint(data)
         partial = RowLog(partial_path, ["id", "rewrite_prompt"], meta=meta)  # refuses another run's rows
         done = {row["id"]: row["rewrite_prompt"] for row in partial.rows}  # a torn last line is repaired
         if partial.adopted:
             typer.echo(f"note: resuming {partial.path}, which does not record the model and input it is for", err=True)
-        pipeline = Pipeline.load(model, cache_dir=cache_dir)
+        if model is None:
+            settings = PipelineSettings(encoder=encoder) if encoder else PipelineSettings()
+            pipeline = training_free(texts, settings, cache_dir=cache_dir, show_progress=show_progress())
+        else:
+            pipeline = Pipeline.load(model, cache_dir=cache_dir)
+            if texts:
+                pipeline.bank = extend(pipeline.bank, texts, pipeline.embedder, show_progress())
         todo = rows[~rows["id"].isin(done)]
         # stop a little early: writing the submission and leaving the interpreter take a moment too
         deadline = None if time_budget is None else started + time_budget - min(0.05 * time_budget, 2.0)
