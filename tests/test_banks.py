@@ -124,6 +124,15 @@ def test_train_with_a_bank_saves_it_in_the_model(tmp_path):
     assert loaded.settings.bank == str(bank)
     out = loaded.predict(rows.head(3).drop(columns=["rewrite_prompt"]), every_member=True)[1]
     assert all(out["retrieval2"])  # the bank member searched the saved bank
+    inputs, sub, more = tmp_path / "in.csv", tmp_path / "sub.csv", tmp_path / "more.txt"
+    rows.drop(columns=["rewrite_prompt"]).head(4).to_csv(inputs, index=False)
+    more.write_text("Say it like a game-show host.\n")
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    res = CliRunner().invoke(
+        app, ["predict", str(inputs), "--model", str(model), "--bank", str(more), "-o", str(sub), *cache]
+    )
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(sub)["rewrite_prompt"].str.strip().all()
     res = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "nope.txt")])
     assert res.exit_code == 2 and "no such bank file" in res.output
 
@@ -141,6 +150,7 @@ def test_training_free_predict_needs_no_labelled_rows(tmp_path):
     out = pd.read_csv(sub, dtype=str)
     assert list(out["id"]) == list(rows["id"])
     assert all(any(p.startswith(t) for t in texts) for p in out["rewrite_prompt"])  # joins of bank prompts
+    assert len({next(t for t in texts if p.endswith(t)) for p in out["rewrite_prompt"]}) == 1  # + the medoid
     assert not (tmp_path / "sub.csv.partial.jsonl").exists()
 
     res = runner.invoke(app, ["predict", str(inputs), "-o", str(sub), *cache])
