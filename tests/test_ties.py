@@ -97,3 +97,18 @@ def test_choose_ensemble_uses_the_tie_rule():
     joins[("retrieval", "blend", "constant")] = 0.31
     order, best = choose_ensemble(scores, lambda o: joins[tuple(o)], list(scores))
     assert order == ["retrieval", "blend"] and best == 0.31
+
+
+def test_join_trials_encode_only_the_estimated_best_joins():
+    # word-level "tokens"; E is additive, so the pooled estimate is exact here and must pick the same
+    a, b, c, d = (np.eye(4)[k] for k in range(4))
+    table = {"a": a, "b": b, "c": c, "d": d, "a b": a + b, "a c": a + c, "a d": a + d}
+    emb = ExactEmbedder(table)
+    emb.tokenizer = type("Words", (), {"encode_plain": staticmethod(lambda text: text.split())})()
+    target = (2 * a + b + 0.2 * c) / np.linalg.norm(2 * a + b + 0.2 * c)
+    known = {k: v / np.linalg.norm(v) for k, v in table.items() if " " not in k}
+    full = greedy_join(emb, target[None].astype(np.float32), [["a", "b", "c", "d"]], join=2, known=known)
+    calls = emb.calls
+    pruned = greedy_join(emb, target[None].astype(np.float32), [["a", "b", "c", "d"]], 2, known, trials=1)
+    assert full == pruned == ["a b"]
+    assert emb.calls - calls == 1  # one encode call, of one string ("a b"), instead of three

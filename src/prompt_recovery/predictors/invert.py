@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from prompt_recovery.embed import Embedder
-from prompt_recovery.metric import beats, best_index, row_scores
+from prompt_recovery.metric import beats, best_index, rank, row_scores
 from prompt_recovery.predictors.bank import PromptBank
 from prompt_recovery.search.batched import RefineConfig, refine
 
@@ -38,12 +38,15 @@ class InvertConfig:
 
     join: int = 3  # up to this many bank prompts concatenated while the score rises
     pool: int = 12  # bank prompts per row offered to the join
+    join_trials: int | None = None  # after the first round, only this many estimated-best joins are encoded
     steps: int = 0  # rounds of batched token search after the join (0: off)
     top_k: int = 8  # edits per row per round scored exactly
     anchor: float = 0.0  # > 0: refine toward unit(v + anchor * E(joined))
     warm_start: bool = False  # earlier members' strings and the mean prompt join the candidates
 
     def __post_init__(self) -> None:
+        if self.join_trials is not None and self.join_trials < 1:
+            raise ValueError(f"join_trials must be >= 1 or unset, got {self.join_trials}")
         if self.join < 1 or self.pool < 1 or self.top_k < 1:
             raise ValueError(f"join, pool and top_k must be >= 1 (got {self.join}, {self.pool}, {self.top_k})")
         if self.steps < 0 or self.anchor < 0:
@@ -56,35 +59,54 @@ def greedy_join(
     candidates: list[list[str]],
     join: int,
     known: Mapping[str, np.ndarray] | None = None,
+    trials: int | None = None,
 ) -> list[str]:
     """Per row i, concatenate up to ``join`` of ``candidates[i]`` greedily while the score against
     ``vectors[i]`` rises by more than the tie tolerance; among tied candidates the earlier one wins.
     ``known`` maps strings to vectors already held (the bank) so the first round encodes only the
     rest. All rows advance together: each round is one ``encode`` call.
 
+    ``trials``: from the second round on, only the ``trials`` candidates whose joined string is
+    estimated best are encoded exactly. The estimate is mean pooling's algebra: E(s + " " + c) is
+    close to unit(n_s E(s) + n_c E(c)) with n the token counts (attention between the parts ignored).
+    None scores every candidate exactly.
+
     Example: candidates [["a", "b", "c"]] with E("a b") closest to the vector -> ["a b"].
     """
-    known = known or {}
+    known = dict(known or {})
     chosen: list[list[str]] = [[] for _ in candidates]
+    current: dict[int, np.ndarray] = {}  # row -> exact vector of its joined string so far
     best = np.full(len(candidates), -np.inf)
     active = [i for i, c in enumerate(candidates) if c]
-    for _ in range(join):
-        trials: list[str] = []
+    lengths: dict[str, int] = {}
+
+    def length(text: str) -> int:
+        if text not in lengths:
+            lengths[text] = max(1, len(embedder.tokenizer.encode_plain(text)))
+        return lengths[text]
+
+    for round_ in range(join):
         owners: list[tuple[int, str]] = []
         for i in active:
-            for c in candidates[i]:
-                if c not in chosen[i]:
-                    trials.append(" ".join([*chosen[i], c]))
-                    owners.append((i, c))
-        if not trials:
+            fresh = [c for c in candidates[i] if c not in chosen[i]]
+            if round_ > 0 and trials is not None and len(fresh) > trials and all(c in known for c in fresh):
+                joined = " ".join(chosen[i])
+                mix = length(joined) * current[i] + np.stack([length(c) * known[c] for c in fresh])
+                estimate = row_scores(mix, np.broadcast_to(vectors[i], mix.shape))
+                fresh = [fresh[j] for j in sorted(rank(estimate, limit=trials))]  # keep candidate order
+            owners += [(i, c) for c in fresh]
+        if not owners:
             break
-        embs = np.empty((len(trials), vectors.shape[1]), dtype=np.float32)
-        fresh = [j for j, t in enumerate(trials) if t not in known]
-        for j, t in enumerate(trials):
+        texts = [" ".join([*chosen[i], c]) for i, c in owners]
+        embs = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+        todo = [j for j, t in enumerate(texts) if t not in known]
+        for j, t in enumerate(texts):
             if t in known:
                 embs[j] = known[t]
-        if fresh:
-            embs[fresh] = embedder.encode([trials[j] for j in fresh], use_cache=False)
+        if todo:
+            embs[todo] = embedder.encode([texts[j] for j in todo], use_cache=False)
+            if round_ == 0:  # extra candidates' vectors, for the estimates of later rounds
+                known.update((texts[j], embs[j]) for j in todo)
         scores = row_scores(embs, vectors[[i for i, _ in owners]])
         per_row: dict[int, list[int]] = {}
         for j, (i, _) in enumerate(owners):
@@ -94,7 +116,7 @@ def greedy_join(
             j = js[best_index(scores[js])]
             if beats(float(scores[j]), float(best[i])):
                 chosen[i].append(owners[j][1])
-                best[i] = scores[j]
+                best[i], current[i] = scores[j], embs[j]
                 active.append(i)
     return [" ".join(c) for c in chosen]
 
@@ -113,7 +135,7 @@ def invert(
     candidates = [
         list(dict.fromkeys([*nearest[i], *(s for s in (extra[i] if extra else []) if s)])) for i in range(len(vectors))
     ]
-    joined = greedy_join(embedder, vectors, candidates, cfg.join, bank.known())
+    joined = greedy_join(embedder, vectors, candidates, cfg.join, bank.known(), cfg.join_trials)
     return refine_joined(embedder, vectors, joined, cfg) if cfg.steps > 0 else joined
 
 

@@ -126,9 +126,13 @@ def refine(
         edits = _propose(embedder, ranker, ids, active, targets, cfg, step)
         texts, owners = [], []
         for i, row_edits in zip(active, edits, strict=True):
+            seen = {current[i]}  # edits that decode to the same string (or to the current one) cost nothing twice
             for edit in row_edits:
-                texts.append(tok.decode(edit.apply(ids[i])))
-                owners.append(i)
+                text = tok.decode(edit.apply(ids[i]))
+                if text not in seen:
+                    seen.add(text)
+                    texts.append(text)
+                    owners.append(i)
         trial = exact(texts, owners) if texts else np.zeros(0, dtype=np.float32)
         per_row: dict[int, list[int]] = {}
         for j, i in enumerate(owners):
