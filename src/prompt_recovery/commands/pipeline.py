@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from tqdm.auto import tqdm
 
-from prompt_recovery.commands import DEFAULT_CACHE, CacheOpt, app, show_progress, user_errors
+from prompt_recovery.commands import (
+    DEFAULT_CACHE,
+    CacheOpt,
+    JsonOpt,
+    NoCacheOpt,
+    TokenizationOpt,
+    app,
+    cache_of,
+    show_progress,
+    user_errors,
+)
 from prompt_recovery.errors import DataError
 
 if TYPE_CHECKING:
@@ -20,11 +30,12 @@ if TYPE_CHECKING:
 
     from prompt_recovery.pipeline import PipelineConfig
 
-ModelOpt = Annotated[Path, typer.Option("--model", help="Model folder written by `train`.")]
+ModelOpt = Annotated[Path, typer.Option("--model", metavar="FOLDER", help="Model folder written by `train`.")]
 BankOpt = Annotated[
     str | None,
     typer.Option(
         "--bank",
+        metavar="BANK",
         help="Extra prompts for retrieval and inversion: 'osyuksel' (packaged, 9,205 prompts) or a .txt (one a "
         "line), .json (list of strings), .csv/.jsonl/.parquet (column rewrite_prompt or prompt) file.",
     ),
@@ -73,23 +84,35 @@ def train(
         list[Path],
         typer.Argument(help="Files of rows with original_text, rewritten_text, rewrite_prompt (id optional)."),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
-    config: Annotated[Path | None, typer.Option(help="Pipeline TOML (members, encoder, suffix).")] = None,
-    encoder: Annotated[str | None, typer.Option(help="Override the config's encoder.")] = None,
+    out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Model folder to write.")],
+    config: Annotated[
+        Path | None, typer.Option(help="Pipeline TOML: members, encoder, suffix (see data/demo/pipeline.toml).")
+    ] = None,
+    encoder: Annotated[str | None, typer.Option(metavar="ENCODER", help="Use this encoder, not the config's.")] = None,
     split_file: Annotated[
         list[Path] | None,
         typer.Option(help="CSV of id, split (e.g. data/corpus/splits.csv); repeat it for several files."),
     ] = None,
-    split: Annotated[str, typer.Option(help="With --split-file: train on the rows of this split only.")] = "train",
+    split: Annotated[str, typer.Option(help="The split of --split-file to train on.")] = "train",
     sample: Annotated[
         int | None,
         typer.Option(min=10, help="Train on a seeded random sample of this many rows (quick runs, the demo)."),
     ] = None,
     bank: BankOpt = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Fit the predictors, choose the ensemble on a validation split, and save the model folder.
-    The training prompts always join the bank; --bank adds more (saved in the model)."""
+
+    The training prompts always join the prompt bank; --bank adds more (saved in the model). When the
+    validation split would have fewer than 5 rows, validation is skipped, every member joins the ensemble,
+    and a warning says so.
+
+    Examples:
+
+        prompt-recovery train data/corpus/corpus.csv --split-file data/corpus/splits.csv --out model
+        prompt-recovery train data/demo/train.csv --config data/demo/pipeline.toml --sample 40 --out demo-model
+    """
     from prompt_recovery.banks import read_bank
     from prompt_recovery.data import read_labelled_files
     from prompt_recovery.pipeline import PipelineConfig
@@ -107,7 +130,8 @@ def train(
         if sample is not None and sample < len(rows):
             rows = rows.sample(n=sample, random_state=cfg.settings.seed).sort_index().reset_index(drop=True)
         start = time.perf_counter()
-        pipeline = run(rows, cfg, cache_dir=str(cache_dir), show_progress=show_progress())
+        cache = cache_of(cache_dir, no_cache)
+        pipeline = run(rows, cfg, cache_dir=None if cache is None else str(cache), show_progress=show_progress())
         pipeline.save(out)
     typer.echo(f"trained on {len(rows)} rows in {time.perf_counter() - start:.0f}s -> {out}")
     for name, value in pipeline.validation.items():
@@ -118,34 +142,45 @@ def train(
 @app.command()
 def predict(
     data: Annotated[Path, typer.Argument(help="Rows with id, original_text, rewritten_text.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Submission CSV (id, rewrite_prompt).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Submission CSV to write (id, rewrite_prompt).")],
     model: Annotated[
-        Path | None, typer.Option("--model", help="Model folder written by `train` (or --bank without a model).")
+        Path | None, typer.Option("--model", metavar="FOLDER", help="Model folder written by `train`.")
     ] = None,
     bank: Annotated[
         str | None,
         typer.Option(
             "--bank",
-            help="Prompt bank ('osyuksel' or a .txt/.json/.csv/.jsonl/.parquet file). Without --model: training-free "
-            "retrieval over it, no labelled rows needed. With --model: added to the model's bank for this run.",
+            metavar="BANK",
+            help="Prompt bank ('osyuksel' or a .txt/.json/.csv/.jsonl/.parquet file): training-free retrieval over "
+            "it without --model, extra prompts for the model's bank with --model.",
         ),
     ] = None,
     encoder: Annotated[
-        str | None, typer.Option(help="With --bank and no --model: the encoder (default minilm).")
+        str | None,
+        typer.Option(metavar="ENCODER", help="The encoder of a training-free run (--bank without --model; minilm)."),
     ] = None,
     chunk: Annotated[int, typer.Option(min=1, help="Rows per resumable chunk.")] = 256,
     time_budget: Annotated[
         float | None,
         typer.Option(
             min=0.001,
-            help="Seconds for the whole command, setup included; rows left when it runs out get the mean prompt "
-            "(a rerun of the same line predicts them).",
+            metavar="SECONDS",
+            help="Time for the whole command, setup included; rows left when it runs out get the mean prompt, "
+            "and a rerun of the same line predicts them.",
         ),
     ] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Predict a prompt for every row, with a trained --model, a training-free --bank, or both.
-    Resumable: a rerun continues from OUTPUT.partial.jsonl."""
+
+    Resumable: a rerun of the same line continues from OUTPUT.partial.jsonl.
+
+    Examples:
+
+        prompt-recovery predict data/demo/test.csv --model model -o submission.csv
+        prompt-recovery predict rows.csv --bank osyuksel -o submission.csv --time-budget 600
+    """
     started = time.monotonic()
     from prompt_recovery.banks import extend, read_bank
     from prompt_recovery.banks import fingerprint as bank_fingerprint
@@ -181,9 +216,11 @@ def predict(
             typer.echo(f"note: resuming {partial.path}, which does not record the model and input it is for", err=True)
         if model is None:
             settings = PipelineSettings(encoder=encoder) if encoder else PipelineSettings()
-            pipeline = training_free(texts, settings, cache_dir=cache_dir, show_progress=show_progress())
+            pipeline = training_free(
+                texts, settings, cache_dir=cache_of(cache_dir, no_cache), show_progress=show_progress()
+            )
         else:
-            pipeline = Pipeline.load(model, cache_dir=cache_dir)
+            pipeline = Pipeline.load(model, cache_dir=cache_of(cache_dir, no_cache))
             if texts:
                 pipeline.bank = extend(pipeline.bank, texts, pipeline.embedder, show_progress())
         todo = rows[~rows["id"].isin(done)]
@@ -250,18 +287,44 @@ def evaluate(
         Path, typer.Argument(help="Labelled rows (id, original_text, rewritten_text, rewrite_prompt).")
     ],
     model: ModelOpt,
-    per_row: Annotated[Path | None, typer.Option(help="Write every row's scores per predictor here (CSV).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    weights: Annotated[Path | None, typer.Option(help="Row weights (id, weight), e.g. from calibrate.")] = None,
-    report: Annotated[Path | None, typer.Option(help="Write an HTML report (plots, best and worst rows) here.")] = None,
-    split_file: Annotated[
-        Path | None, typer.Option(help="CSV of id, split: score only the rows of --split (e.g. the validation split).")
+    encoder: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ENCODER",
+            help="Score with this encoder instead of the model's own; the model still predicts with the encoder "
+            "it was trained with (as the competition scored every model with sentence-t5).",
+        ),
     ] = None,
-    split: Annotated[str, typer.Option(help="With --split-file: the split to score.")] = "validation",
+    tokenization: TokenizationOpt = "auto",
+    per_row: Annotated[
+        Path | None, typer.Option(help="Write every row's predictions and scores per predictor to this CSV.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write an HTML report (run details, per-family tables, plots, rows) here.")
+    ] = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="Weight the rows by this file (id, weight), e.g. from calibrate.")
+    ] = None,
+    split_file: Annotated[
+        Path | None, typer.Option(help="Score only the rows of --split listed in this CSV of id, split.")
+    ] = None,
+    split: Annotated[str, typer.Option(help="The split of --split-file to score.")] = "validation",
+    as_json: JsonOpt = False,
     cache_dir: CacheOpt = DEFAULT_CACHE,
+    no_cache: NoCacheOpt = False,
 ) -> None:
-    """Score every member and the ensemble on labelled rows: mean SCS and bootstrap 95% CI."""
+    """Score every member and the ensemble of a model on labelled rows: mean SCS and bootstrap 95% CI.
+
+    The ensemble row is what `predict` writes; each member row is that member alone, with the ensemble's
+    fallbacks for rows it leaves blank.
+
+    Examples:
+
+        prompt-recovery evaluate data/demo/test.csv --model model --report report.html
+        prompt-recovery evaluate rows.csv --model model --encoder sentence-t5 --json
+    """
     from prompt_recovery.data import check_output_path, read_labelled_files, read_weights, same_file, write_table_atomic
+    from prompt_recovery.embed import load_embedder
     from prompt_recovery.metric import summarize
     from prompt_recovery.pipeline import Pipeline
     from prompt_recovery.scoring import score_prompts
@@ -275,7 +338,12 @@ def evaluate(
             raise DataError(f"--per-row and --report both name {per_row}. Fix: give them different paths.")
         rows = read_labelled_files([labelled], [split_file] if split_file else (), split)
         row_weights = None if weights is None else read_weights(weights, list(rows["id"]))
-        pipeline = Pipeline.load(model, cache_dir=cache_dir)
+        cache = cache_of(cache_dir, no_cache)
+        pipeline = Pipeline.load(model, cache_dir=cache)
+        scorer = pipeline.embedder
+        if encoder is not None:
+            scorer = load_embedder(encoder, tokenization=tokenization, cache_dir=cache)
+        scored_with = encoder or pipeline.settings.encoder
         ensemble: list[str] = []
         outputs: dict[str, list[str]] = {}
         with tqdm(total=len(rows), desc="Evaluating", unit="row", disable=not show_progress()) as bar:
@@ -290,20 +358,96 @@ def evaluate(
         results = {}
         for name, texts in [*outputs.items(), ("ensemble", ensemble)]:
             filled = pipeline.combine({**outputs, name: texts}, [name]) if name != "ensemble" else texts
-            scores = score_prompts(pipeline.embedder, filled, truths)
+            scores = score_prompts(scorer, filled, truths)
             table[f"{name}_prediction"], table[f"{name}_score"] = filled, scores
             results[name] = summarize(scores, row_weights).as_dict()
         if per_row is not None:
             write_table_atomic(table, per_row)
         if report is not None:
+            import pandas as pd
+
             from prompt_recovery.report import write_report
 
+            extra = [c for c in REPORT_COLUMNS if c in rows.columns]
+            facts = {
+                "model folder": str(model.resolve()),
+                "members (ensemble order)": " + ".join(pipeline.order),
+                "prediction encoder": f"{pipeline.settings.encoder} (tokenization {pipeline.embedder.tokenizer.mode})",
+                "scoring encoder": f"{scored_with} (tokenization {scorer.tokenizer.mode})",
+                **_run_facts(labelled, len(rows), split_file, split, weights, row_weights),
+            }
             write_report(
-                report, table, results, f"prompt-recovery evaluation: {labelled.name} ({pipeline.settings.encoder})"
+                report,
+                pd.concat([table, rows[extra]], axis=1),
+                results,
+                f"prompt-recovery evaluation: {labelled.name}",
+                facts=facts,
+                members=_member_rows(pipeline),
+                weights=row_weights,
+                warnings=weighted_warning(weights, row_weights),
             )
+    note = weighted_warning(weights, row_weights)
     if as_json:
-        typer.echo(json.dumps({"encoder": pipeline.settings.encoder, "predictors": results}))
-        return
-    typer.echo(f"{'predictor':<14} {'mean SCS':>9} {'95% CI':>19}   n={len(rows)}  encoder={pipeline.settings.encoder}")
-    for name, r in results.items():
-        typer.echo(f"{name:<14} {r['mean']:>9.4f}   [{r['ci_low']:.4f}, {r['ci_high']:.4f}]")
+        doc = {"encoder": scored_with, "model_encoder": pipeline.settings.encoder, "predictors": results}
+        typer.echo(json.dumps({**doc, "weighted": weights is not None}))
+    else:
+        typer.echo(f"{'predictor':<14} {'mean SCS':>9} {'95% CI':>19}   n={len(rows)}  encoder={scored_with}")
+        for name, r in results.items():
+            typer.echo(f"{name:<14} {r['mean']:>9.4f}   [{r['ci_low']:.4f}, {r['ci_high']:.4f}]")
+    for line in note:
+        typer.echo(f"note: {line}", err=True)
+
+
+REPORT_COLUMNS = ("original_text", "rewritten_text", "prompt_family", "genre")
+
+
+def weighted_warning(path: Path | None, weights: Any) -> list[str]:
+    """The line that says a score is weighted, and how much the weights narrow the rows (ESS)."""
+    if path is None or weights is None:
+        return []
+    from prompt_recovery.calibrate import effective_sample_size
+
+    ess = effective_sample_size(weights)
+    return [
+        f"scores are weighted by {path} (effective sample size {ess:.0f} of {len(weights)} rows); "
+        "drop --weights for the plain mean"
+    ]
+
+
+def _run_facts(
+    labelled: Path, n: int, split_file: Path | None, split: str, weights: Path | None, row_weights: Any
+) -> dict[str, str]:
+    import datetime
+    from importlib.metadata import version
+
+    facts = {"rows": f"{n} from {labelled}" + (f" (split {split!r} of {split_file})" if split_file else "")}
+    if weights is not None and row_weights is not None:
+        from prompt_recovery.calibrate import effective_sample_size
+
+        facts["weights"] = f"{weights} (effective sample size {effective_sample_size(row_weights):.0f} of {n})"
+    facts["date"] = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    facts["prompt-recovery"] = version("prompt-recovery")
+    return facts
+
+
+def _flat(table: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """``{"k": 3, "invert": {"join": 3}}`` -> ``k=3``, ``invert.join=3``."""
+    for key, value in table.items():
+        if isinstance(value, dict):
+            yield from _flat(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}={value}"
+
+
+def _member_rows(pipeline: Any) -> list[dict[str, str]]:
+    """One row per member for the report: name, kind, place in the ensemble, its settings."""
+    rows = []
+    for name, member in pipeline.members.items():
+        place = str(pipeline.order.index(name) + 1) if name in pipeline.order else "not used"
+        try:
+            table = member.to_table()
+        except Exception:  # a member that cannot describe itself still gets a row
+            table = {}
+        settings = ", ".join(_flat({k: v for k, v in table.items() if k != "kind"}))
+        rows.append({"member": name, "kind": member.kind, "ensemble place": place, "settings": settings or "defaults"})
+    return rows
