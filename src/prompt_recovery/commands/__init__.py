@@ -22,11 +22,10 @@ from typing import Annotated
 
 import typer
 
+from prompt_recovery.commands._help import App
 from prompt_recovery.errors import PromptRecoveryError
 
-app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Recover the instruction an LLM was given to rewrite a text."
-)
+app = App(no_args_is_help=True, add_completion=False)
 
 DEFAULT_CACHE = Path(os.environ.get("PROMPT_RECOVERY_CACHE", Path.home() / ".cache" / "prompt-recovery"))
 
@@ -34,13 +33,19 @@ EncoderOpt = Annotated[
     str,
     typer.Option(
         "--encoder",
-        help="'minilm' (packaged, default), 'sentence-t5' (the folder in $PROMPT_RECOVERY_SENTENCE_T5) "
+        metavar="ENCODER",
+        help="Sentence encoder: 'minilm' (packaged), 'sentence-t5' (the folder in $PROMPT_RECOVERY_SENTENCE_T5) "
         "or a sentence-transformers folder.",
     ),
 ]
 TokenizationOpt = Annotated[
-    str, typer.Option(help="auto (tf for T5, the competition's), tf, or hf (sentence-transformers').")
+    str,
+    typer.Option(
+        metavar="auto|tf|hf",
+        help="Tokenization: auto (tf for T5, as the competition scored), tf, or hf (sentence-transformers').",
+    ),
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -69,8 +74,21 @@ def check_cache_dir(value: Path) -> Path:
     return value
 
 
-CacheOpt = Annotated[Path, typer.Option(help="Embedding cache folder.", callback=check_cache_dir)]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the embedding cache.")]
+CacheOpt = Annotated[
+    Path,
+    typer.Option(
+        metavar="FOLDER",
+        help="Embedding cache folder.",
+        callback=check_cache_dir,
+        show_default="$PROMPT_RECOVERY_CACHE or ~/.cache/prompt-recovery",
+    ),
+]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding cache.")]
+
+
+def cache_of(cache_dir: Path, no_cache: bool) -> Path | None:
+    """The cache folder to use: ``None`` (no cache) with ``--no-cache``."""
+    return None if no_cache else cache_dir
 
 
 def show_progress() -> bool:
@@ -99,13 +117,51 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+class EchoHandler(logging.Handler):
+    """Log records on stderr as ``warning: ...`` lines (``DEBUG name: ...`` with ``--verbose``), written
+    through ``typer.echo`` so that they reach whatever stderr is at the time (a terminal, a test runner)."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__(logging.DEBUG if verbose else logging.WARNING)
+        self.verbose = verbose
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if self.verbose:
+                typer.echo(f"{record.levelname} {record.name}: {message}", err=True)
+            else:
+                typer.echo(f"{record.levelname.lower()}: {message}", err=True)
+        except Exception:
+            self.handleError(record)
+
+
+def show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"prompt-recovery {version('prompt-recovery')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False) -> None:
-    """Recover the instruction an LLM was given to rewrite a text."""
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Recover the instruction an LLM was given to rewrite a text.
+
+    Start with `prompt-recovery train`, `predict` and `score`; every command has its own -h.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # offline always: models come from packages or paths
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, EchoHandler)]:
+        root.removeHandler(handler)
+    root.addHandler(EchoHandler(verbose))
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def load_commands() -> None:

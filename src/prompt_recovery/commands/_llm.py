@@ -9,20 +9,31 @@ import typer
 LLMOpt = Annotated[
     str,
     typer.Option(
-        "--llm", help="Backend: embedded (packaged Gemma 3 270M), llamacpp (a GGUF), openai (a server), transformers."
+        "--llm",
+        metavar="BACKEND",
+        help="Backend: embedded (packaged Gemma 3 270M), llamacpp (a GGUF), openai (a server), transformers.",
     ),
 ]
 ModelNameOpt = Annotated[
-    str | None, typer.Option("--model", help="GGUF path (llamacpp), folder (transformers) or server model name.")
+    str | None,
+    typer.Option("--model", metavar="MODEL", help="GGUF path (llamacpp), folder (transformers) or server model name."),
 ]
 BaseUrlOpt = Annotated[
     str | None,
     typer.Option(
-        "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 ($PROMPT_RECOVERY_BASE_URL)."
+        "--base-url",
+        metavar="URL",
+        help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1 ($PROMPT_RECOVERY_BASE_URL).",
     ),
 ]
 TemplateOpt = Annotated[
-    str, typer.Option(help="auto (from the model), chat (instruction-tuned) or completion (base model, few-shot).")
+    str,
+    typer.Option(
+        metavar="auto|chat|completion",
+        help="Prompt format: auto (from the model), chat (instruction-tuned) or completion (base model, few-shot).",
+    ),
 ]
-ConcurrencyOpt = Annotated[int | None, typer.Option(help="Requests at once (server) or decoding slots (llama.cpp).")]
-TimeoutOpt = Annotated[float, typer.Option(help="Seconds to wait for one server answer.")]
+ConcurrencyOpt = Annotated[
+    int | None, typer.Option(min=1, help="Requests at once (server) or decoding slots (llama.cpp).")
+]
+TimeoutOpt = Annotated[float, typer.Option(metavar="SECONDS", help="Time to wait for one server answer.")]

@@ -18,14 +18,19 @@ def finetune(
     ],
     base: Annotated[
         str,
-        typer.Option(help="Base causal LM: a local Hugging Face folder, a .gguf file, or 'embedded' (Gemma 3 270M)."),
+        typer.Option(
+            metavar="MODEL",
+            help="Base causal LM: a local Hugging Face folder, a .gguf file, or 'embedded' (Gemma 3 270M).",
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the adapter; a rerun resumes a killed run.")],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="FOLDER", help="Folder for the adapter; a rerun resumes a killed run.")
+    ],
     split_file: Annotated[
         list[Path] | None,
         typer.Option(help="CSV of id, split (e.g. data/corpus/splits.csv); repeat it for several files."),
     ] = None,
-    split: Annotated[str, typer.Option(help="With --split-file: train on the rows of this split only.")] = "train",
+    split: Annotated[str, typer.Option(help="The split of --split-file to train on.")] = "train",
     max_rows: Annotated[int | None, typer.Option(help="Train on a seeded sample of this many rows.")] = None,
     rank: Annotated[int, typer.Option(help="LoRA rank.")] = 8,
     alpha: Annotated[float, typer.Option(help="LoRA alpha (scale = alpha / rank).")] = 16.0,
@@ -53,10 +58,16 @@ def finetune(
         bool, typer.Option("--merge", help="Also write OUT/merged: the base with the adapter folded in.")
     ] = False,
 ) -> None:
-    """Fine-tune a LoRA adapter so that the model answers with the rewrite prompt, given the original and
-    the rewritten text; loss on the answer tokens only. Writes the adapter, finetune.json, loss.csv and
-    loss.png to --out. Killed and rerun with the same flags, it resumes from its last checkpoint. Use it
-    with the `finetuned` pipeline member (adapter = OUT), or serve it: see the README."""
+    """Fine-tune a LoRA adapter so that a causal LM answers with the rewrite prompt.
+
+    The model sees the original and the rewritten text; the loss is on the answer tokens only. Writes the
+    adapter, finetune.json, loss.csv and loss.png to --out. Killed and rerun with the same flags, it
+    resumes from its last checkpoint. Use it with the `finetuned` pipeline member (adapter = OUT).
+
+    Example:
+
+        prompt-recovery finetune data/corpus/corpus.csv --base embedded --out adapter --max-rows 200
+    """
     from prompt_recovery.data import read_labelled_files
     from prompt_recovery.finetune import FinetuneConfig, FinetuneError, merge_adapter
     from prompt_recovery.finetune import finetune as run

@@ -10,6 +10,7 @@ import typer
 from tqdm.auto import tqdm
 
 from prompt_recovery.commands import app, show_progress, user_errors
+from prompt_recovery.commands._help import App
 from prompt_recovery.commands._llm import (
     BaseUrlOpt,
     ConcurrencyOpt,
@@ -19,13 +20,13 @@ from prompt_recovery.commands._llm import (
     TimeoutOpt,
 )
 
-generate_app = typer.Typer(no_args_is_help=False, help="Generate synthetic data with an LLM.")
+generate_app = App(no_args_is_help=False, help="Generate synthetic data with an LLM.")
 app.add_typer(generate_app, name="generate")
 
 OutOpt = Annotated[Path, typer.Option("--out", help="Output .jsonl or .csv; a rerun resumes it.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed for the sampled pairs and the model.")]
 MaxTokensOpt = Annotated[int, typer.Option(min=1, help="Most tokens per answer.")]
-TemperatureOpt = Annotated[float, typer.Option(min=0.0, help="0 is greedy.")]
+TemperatureOpt = Annotated[float, typer.Option(min=0.0, help="Sampling temperature; 0 is greedy.")]
 
 
 @generate_app.callback(invoke_without_command=True)
@@ -49,9 +50,17 @@ def generate(
     temperature: TemperatureOpt = 0.0,
     seed: SeedOpt = 0,
 ) -> None:
-    """Sample N distinct (original, prompt) pairs with --seed, have the LLM rewrite each original by its
-    prompt, and append every finished row to --out. Killed and rerun with the same flags, it resumes:
-    no duplicate, no lost row. Columns: id, original_text, rewrite_prompt, rewritten_text, finish_reason, llm."""
+    """Have an LLM rewrite original texts by sampled prompts: labelled rows to train on.
+
+    Samples N distinct (original, prompt) pairs with --seed and appends every finished row to --out. Killed
+    and rerun with the same flags, it resumes: no duplicate, no lost row. Columns: id, original_text,
+    rewrite_prompt, rewritten_text, finish_reason, llm (check them with check-corpus).
+
+    Examples:
+
+        prompt-recovery generate --originals texts.txt --prompts data/corpus/corpus.csv -n 100 --out triples.jsonl
+        prompt-recovery generate --llm openai --base-url URL --originals texts.txt --prompts p.txt --out t.jsonl
+    """
     if ctx.invoked_subcommand is not None:
         return
     from prompt_recovery.data import check_output_path, read_texts
@@ -133,8 +142,15 @@ def generate_prompts_command(
     temperature: TemperatureOpt = 0.9,
     seed: SeedOpt = 0,
 ) -> None:
-    """Invent new rewrite prompts in the style of a bank (few-shot), skipping any already in the bank or
-    the output. Resumable like ``generate``. Columns: id, rewrite_prompt, llm."""
+    """Invent new rewrite prompts in the style of a bank (few-shot).
+
+    Prompts already in the bank or the output are skipped. Resumable like generate. Columns: id,
+    rewrite_prompt, llm.
+
+    Example:
+
+        prompt-recovery generate prompts --bank data/corpus/corpus.csv -n 50 --out prompts.jsonl
+    """
     from prompt_recovery.data import check_output_path, read_texts
     from prompt_recovery.generate import PROMPT_COLUMNS, generate_prompts
     from prompt_recovery.llm import GenerationConfig, llm_from_options

@@ -14,8 +14,10 @@ from prompt_recovery.commands import (
     DEFAULT_CACHE,
     CacheOpt,
     EncoderOpt,
+    NoCacheOpt,
     TokenizationOpt,
     app,
+    cache_of,
     show_progress,
     user_errors,
 )
@@ -34,15 +36,19 @@ def mean_prompt(
     column: ColumnOpt = "rewrite_prompt",
     encoder: EncoderOpt = "minilm",
     tokenization: TokenizationOpt = "auto",
-    init: Annotated[str, typer.Option(help="Start string, or preset:NAME (sentence-t5 presets).")] = "",
+    init: Annotated[str, typer.Option(help="Start string, or preset:NAME (the sentence-t5 presets).")] = "",
     start_prompts: Annotated[
         int, typer.Option(help="Without --init: start from this many central target prompts joined (0: empty).")
     ] = 8,
     max_tokens: Annotated[int, typer.Option(help="Search steps (tokens added by append/insert).")] = 48,
-    time_budget: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
-    proposal: Annotated[str, typer.Option(help="guided (default), exhaustive, gradient or pooled.")] = "guided",
+    time_budget: Annotated[
+        float | None, typer.Option(metavar="SECONDS", help="Stop after this time, set-up included.")
+    ] = None,
+    proposal: Annotated[
+        str, typer.Option(metavar="NAME", help="Candidate proposal: guided, exhaustive, gradient or pooled.")
+    ] = "guided",
     moves: Annotated[
-        str, typer.Option(help="Comma-separated moves: append, insert, replace.")
+        str, typer.Option(metavar="MOVES", help="Comma-separated moves: append, insert, replace.")
     ] = "append,replace,insert",
     beam: Annotated[int, typer.Option(help="Beam width (1 = greedy).")] = 1,
     top_k: Annotated[int, typer.Option(help="Candidates per step sent to exact scoring (guided proposals).")] = 256,
@@ -55,8 +61,15 @@ def mean_prompt(
     checkpoint: Annotated[Path | None, typer.Option(help="Save progress here; rerun to resume.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the result (text, objective, history) as JSON.")] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
+    no_cache: NoCacheOpt = False,
 ) -> None:
-    """Find one string that scores best on average against the target prompts (a mean prompt)."""
+    """Find one string that scores best on average against the target prompts (a mean prompt).
+
+    Examples:
+
+        prompt-recovery mean-prompt --targets data/corpus/corpus.csv --time-budget 300 --checkpoint mp.json
+        prompt-recovery mean-prompt --targets prompts.txt --encoder sentence-t5 --init preset:kaggle-4th-mean-prompt
+    """
     from prompt_recovery import presets
     from prompt_recovery.embed import load_embedder
     from prompt_recovery.search import MeanSCS, SearchConfig, VocabFilter, read_targets, search
@@ -72,7 +85,7 @@ def mean_prompt(
 
             table = read_rows(targets, require=("id", column))
             texts, target_weights = list(table[column]), read_weights(weights, list(table["id"]))
-        embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=cache_dir)
+        embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=cache_of(cache_dir, no_cache))
         objective = MeanSCS(embedder.encode(texts, show_progress=show_progress()), target_weights)
         try:
             config = SearchConfig(
@@ -122,14 +135,20 @@ def attractors(
     vocab_limit: VocabLimitOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead of a table.")] = False,
     cache_dir: CacheOpt = DEFAULT_CACHE,
+    no_cache: NoCacheOpt = False,
 ) -> None:
-    """Rank tokens by how much appending them (repeated) raises mean SCS: the `lucrarea` effect."""
+    """Rank tokens by how much appending them (repeated) raises mean SCS: the 'lucrarea' effect.
+
+    Example:
+
+        prompt-recovery attractors --targets data/corpus/corpus.csv --encoder sentence-t5 --top 20
+    """
     from prompt_recovery.embed import load_embedder
     from prompt_recovery.search import MeanSCS, VocabFilter, rank_attractors, read_targets
 
     with user_errors():
         texts = read_targets(targets, column)
-        embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=cache_dir)
+        embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=cache_of(cache_dir, no_cache))
         objective = MeanSCS(embedder.encode(texts, show_progress=show_progress()))
         ranked = rank_attractors(
             embedder,
