@@ -95,7 +95,7 @@ def test_calibrate_cli_and_weighted_score(tmp_path):
         ],
     )
     assert res.exit_code == 0, res.output
-    assert "effective sample size" in res.output
+    assert "effective sample size" in res.output and "cannot be reached" not in res.output
     weights = pd.read_csv(out)
     assert list(weights.columns) == ["id", "weight"] and len(weights) == len(df)
     sub = tmp_path / "sub.csv"
@@ -124,3 +124,42 @@ def test_calibrate_cli_and_weighted_score(tmp_path):
         ],
     )
     assert targets_weighted.exit_code == 0, targets_weighted.output
+
+
+def test_probes_of_another_encoder_are_refused_and_tiny_ess_warned(tmp_path):
+    """The shipped sentence-t5 probes (scores near 0.6) under MiniLM (row scores near 0.02): no weighting
+    reaches them, so nothing is written without --force, and the weights would rest on a few rows."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    probes, pool = root / "data" / "examples" / "leaderboard_probes.csv", root / "data" / "demo" / "test.csv"
+    out = tmp_path / "w.csv"
+    args = ["calibrate", "--probes", str(probes), "--pool", str(pool), "--out", str(out), "--no-cache"]
+    runner = CliRunner()
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1 and not out.exists()
+    assert "cannot be reached by any weighting under minilm" in res.stderr
+    assert "--encoder sentence-t5" in res.stderr and "rest on about" in res.stderr
+    res = runner.invoke(app, [*args, "--force", "--json"])
+    assert res.exit_code == 0 and out.exists()
+    import json
+
+    doc = json.loads(res.stdout)
+    assert doc["ess"] < 5 and len(doc["warnings"]) == 2 and doc["written"]
+    res = runner.invoke(
+        app, ["score", str(pool), str(root / "data" / "demo" / "close_guess.csv"), "--weights", str(out), "--no-cache"]
+    )
+    assert res.exit_code == 0 and "weighted" in res.stdout
+    assert "note: scores are weighted by" in res.stderr and "effective sample size" in res.stderr
+
+
+def test_warnings_of_a_calibration():
+    from prompt_recovery.calibrate import Calibration
+
+    table = pd.DataFrame(
+        {"prompt": ["p"], "target": [0.5], "uniform": [0.3], "calibrated": [0.5], "lowest": [0.1], "highest": [0.9]}
+    )
+    assert Calibration(np.ones(20), table, 20.0).warnings() == []
+    assert "rest on about 2 of 20" in Calibration(np.ones(20), table, 2.0).warnings()[0]
+    far = table.assign(target=0.95)
+    assert "1 of 1 probe scores cannot be reached" in Calibration(np.ones(20), far, 20.0).warnings("minilm")[0]

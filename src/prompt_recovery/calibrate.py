@@ -13,6 +13,11 @@ the probes' leaderboard scores and u [N] the row weights (1 = uniform). The fit 
 MiniLM scores near 0.05 alike. ``spread`` trades fit for
 weights that stay near uniform (a larger effective sample size, ESS = (sum u)^2 / sum u^2).
 
+Two checks say when the weights mislead (``Calibration.warnings``): a probe target outside the range
+of that probe's row scores on the pool cannot be met by any weighting (typically: the probes were scored
+with another encoder, like the shipped sentence-t5 leaderboard probes under MiniLM), and a small
+effective sample size means the weighted mean rests on a handful of rows.
+
 Worked example: two rows, one probe scoring [0.2, 0.6] on them with target 0.5 and spread -> 0:
 u = [0.5, 1.5] (0.2 * 0.25 + 0.6 * 0.75 = 0.5).
 """
@@ -27,15 +32,49 @@ import pandas as pd
 from prompt_recovery.embed import Embedder
 from prompt_recovery.metric import cosine_rows, scs
 
+TINY_ESS = 0.1  # an effective sample size under this share of the rows (or under 5 rows) is a warning
+
 
 @dataclass
 class Calibration:
     weights: np.ndarray  # [N], mean 1
-    table: pd.DataFrame  # prompt, target, uniform, calibrated
+    table: pd.DataFrame  # prompt, target, uniform, calibrated, lowest, highest (row SCS of the probe)
     ess: float
 
     def fit_error(self, column: str) -> float:
         return float(np.sqrt(np.mean((self.table[column] - self.table["target"]) ** 2)))
+
+    @property
+    def unreachable(self) -> pd.DataFrame:
+        """Probes whose target no weighting of the pool can give: outside [lowest, highest] row SCS."""
+        t = self.table
+        return t[(t["target"] < t["lowest"]) | (t["target"] > t["highest"])]
+
+    @property
+    def tiny(self) -> bool:
+        """The weights rest on few rows: ESS under ``TINY_ESS`` of them, or under 5."""
+        return self.ess < max(5.0, TINY_ESS * len(self.weights))
+
+    def warnings(self, encoder: str = "this encoder") -> list[str]:
+        """What would mislead a user of these weights, one sentence each (empty when nothing does)."""
+        out = []
+        bad = self.unreachable
+        if len(bad):
+            first = bad.iloc[0]
+            out.append(
+                f"{len(bad)} of {len(self.table)} probe scores cannot be reached by any weighting under {encoder} "
+                f"(e.g. target {first['target']:.3f}, but the pool's row scores for that probe run "
+                f"{first['lowest']:.3f} to {first['highest']:.3f}): the probes were probably scored with another "
+                "encoder (the shipped leaderboard probes are sentence-t5's). Fix: calibrate with the probes' encoder "
+                "(--encoder sentence-t5)."
+            )
+        if self.tiny:
+            out.append(
+                f"the weights rest on about {self.ess:.0f} of {len(self.weights)} rows (effective sample size): a "
+                "score weighted by them mostly reflects those rows. Fix: raise --spread, give more rows, or check "
+                "that the probes fit the encoder."
+            )
+        return out
 
 
 def probe_matrix(embedder: Embedder, probes: list[str], truths: list[str]) -> np.ndarray:
@@ -98,6 +137,13 @@ def calibrate(
     s = probe_matrix(embedder, probes, truths)
     u = solve_weights(s, targets, spread)
     table = pd.DataFrame(
-        {"prompt": probes, "target": targets, "uniform": s.mean(axis=0), "calibrated": (s * u[:, None]).mean(axis=0)}
+        {
+            "prompt": probes,
+            "target": targets,
+            "uniform": s.mean(axis=0),
+            "calibrated": (s * u[:, None]).mean(axis=0),
+            "lowest": s.min(axis=0),
+            "highest": s.max(axis=0),
+        }
     )
     return Calibration(u, table, effective_sample_size(u))
