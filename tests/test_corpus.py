@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -54,7 +55,8 @@ def corpus_rows():
 def test_check_finds_each_kind_of_problem():
     report = check_corpus(corpus_rows(), min_words=5)
     text = "\n".join(report.errors)
-    assert "a-1: duplicate (original, prompt) pair" in text
+    assert "a-2: duplicate (original, prompt) pair of a-1" in text
+    assert text.count("duplicate (original, prompt)") == 1  # once per duplicate, not once per row
     assert "b-1: rewrite identical to its original" in text
     assert "c-1: unknown prompt_family 'dance'" in text
     assert "near-duplicate originals" in text
@@ -82,6 +84,23 @@ def test_check_corpus_cli(tmp_path):
     corpus_rows().to_csv(path, index=False)
     res = CliRunner().invoke(app, ["check-corpus", str(path), "--json"])
     assert res.exit_code == 1 and "duplicate (original, prompt)" in res.output
+    assert "duplicate (original, prompt) pair of a-1" in json.loads(res.stdout)["problems"][0]
+
+
+def test_check_corpus_accepts_the_demo_and_generate_output(tmp_path):
+    """Text by default, a closing "no problems" line; the demo test set and generate's columns pass."""
+    res = CliRunner().invoke(app, ["check-corpus", str(ROOT / "data" / "demo" / "test.csv")])
+    assert res.exit_code == 0, res.output
+    assert "28 rows, 28 originals" in res.stdout and "no problems found" in res.stdout
+    assert not res.stdout.lstrip().startswith("{")
+    generated = tmp_path / "triples.jsonl"
+    demo = pd.read_csv(ROOT / "data" / "demo" / "train.csv", dtype=str)
+    demo[["id", "original_text", "rewrite_prompt", "rewritten_text"]].assign(finish_reason="stop", llm="x").to_json(
+        generated, orient="records", lines=True
+    )
+    res = CliRunner().invoke(app, ["check-corpus", str(generated)])
+    assert res.exit_code == 0, res.output
+    assert "prompt families: (no column)" in res.stdout
 
 
 def test_shipped_demo_passes_its_checks_and_matches_its_sources():

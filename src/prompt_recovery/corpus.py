@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ("id", "genre", "prompt_family", "original_text", "rewrite_prompt", "rewritten_text")
+REQUIRED = ("id", "original_text", "rewrite_prompt", "rewritten_text")  # what `generate` writes; the rest optional
 FAMILIES = (
     "style_tone",
     "persona_voice",
@@ -101,13 +102,18 @@ def near_duplicates(texts: list[str], threshold: float = 0.5) -> list[tuple[int,
 
 
 def check_corpus(df: pd.DataFrame, min_words: int = 40, max_words: int = 300) -> CorpusReport:
-    """Every problem found (with row ids), plus counts and length statistics."""
+    """Every problem found (with row ids), once per problem, plus counts and length statistics.
+
+    ``REQUIRED`` columns must be there; ``genre`` and ``prompt_family`` are checked when present (the
+    output of ``generate`` has neither). Originals must have ``min_words`` to ``max_words`` words (the
+    shipped corpus: 40-300)."""
     report = CorpusReport()
-    missing = [c for c in COLUMNS if c not in df.columns]
+    missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        report.errors.append(f"missing columns {missing}")
+        report.errors.append(f"missing columns {missing}; found {list(df.columns)}")
         return report
-    bad = [(row, col) for col in COLUMNS for row, v in enumerate(df[col], 1) if _not_a_field(v, col)]
+    columns = [c for c in COLUMNS if c in df.columns]
+    bad = [(row, col) for col in columns for row, v in enumerate(df[col], 1) if _not_a_field(v, col)]
     for row, col in bad:
         value = df[col].iloc[row - 1]
         what = "empty" if isinstance(value, str) else ("null" if _is_null(value) else f"not text ({value!r})")
@@ -116,13 +122,15 @@ def check_corpus(df: pd.DataFrame, min_words: int = 40, max_words: int = 300) ->
         return report
     for rid in df.loc[df["id"].duplicated(), "id"]:
         report.errors.append(f"{rid}: duplicate id")
-    dup = df[df.duplicated(["original_text", "rewrite_prompt"], keep=False)]
-    for rid in dup["id"]:
-        report.errors.append(f"{rid}: duplicate (original, prompt) pair")
+    first = df.groupby(["original_text", "rewrite_prompt"], sort=False)["id"].transform("first")
+    for rid, of in zip(df["id"], first, strict=True):
+        if rid != of:
+            report.errors.append(f"{rid}: duplicate (original, prompt) pair of {of}")
     same = df["original_text"].str.strip() == df["rewritten_text"].str.strip()
     for rid in df.loc[same, "id"]:
         report.errors.append(f"{rid}: rewrite identical to its original")
-    for rid, fam in zip(df["id"], df["prompt_family"], strict=True):
+    families = df["prompt_family"] if "prompt_family" in df.columns else pd.Series(dtype=str)
+    for rid, fam in zip(df["id"], families, strict=False):
         if fam not in FAMILIES:
             report.errors.append(f"{rid}: unknown prompt_family {fam!r} (known: {', '.join(FAMILIES)})")
     originals = df.drop_duplicates("original_text")
@@ -139,8 +147,8 @@ def check_corpus(df: pd.DataFrame, min_words: int = 40, max_words: int = 300) ->
         "rows": len(df),
         "originals": len(originals),
         "distinct_prompts": int(df["rewrite_prompt"].nunique()),
-        "genres": df["genre"].value_counts().to_dict(),
-        "families": df["prompt_family"].value_counts().to_dict(),
+        "genres": df["genre"].value_counts().to_dict() if "genre" in df.columns else {},
+        "families": families.value_counts().to_dict(),
         "original_words": _describe(words),
         "prompt_words": _describe(prompt_words),
         "rewrite_words": _describe(df["rewritten_text"].map(lambda t: len(str(t).split()))),
