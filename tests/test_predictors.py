@@ -72,7 +72,7 @@ def test_configs_are_frozen_and_typed():
         retrieval.config.k = 3  # type: ignore[misc]
     with pytest.raises(ConfigError, match=r"k: expected a whole number, got '5'"):
         PREDICTORS["retrieval"].from_table({"k": "5"})
-    with pytest.raises(ConfigError, match=r"invert: unknown setting 'joins'; known: join, pool, steps"):
+    with pytest.raises(ConfigError, match=r"invert: unknown setting 'joins'; known: join, pool, join_trials, steps"):
         PREDICTORS["retrieval"].from_table({"invert": {"joins": 2}})
     with pytest.raises(ConfigError, match=r"match: 'text' is not one of 'edit', 'prompt'"):
         PREDICTORS["retrieval"].from_table({"match": "text"})

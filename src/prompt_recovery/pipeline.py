@@ -41,11 +41,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,7 @@ from prompt_recovery.scoring import score_prompts
 logger = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 FALLBACK = "Rewrite the following text in a different style."
+REFIT_SHARE = 0.1  # refit = "auto": refit when the validation part holds more than this share of the rows
 DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
     {"kind": "constant"},
     {"kind": "retrieval"},
@@ -90,6 +92,9 @@ class PipelineSettings:
     bank: str = ""  # extra prompts for retrieval and inversion: a packaged bank name or a file (banks.py)
     validation_fraction: float = 0.2
     validation_rows: int = 600  # at most this many rows choose the ensemble; the rest train
+    # refit every member on all rows after validation: "auto" does when the validation rows are more
+    # than REFIT_SHARE of the rows (small data, where they matter), "always", or "never"
+    refit: Literal["auto", "always", "never"] = "auto"
     suffix: str = ""
     seed: int = 0
 
@@ -173,6 +178,7 @@ class Pipeline:
     members: dict[str, Predictor]
     order: list[str]  # members joined, in order, for the ensemble
     validation: dict[str, float] = field(default_factory=dict)  # mean score per member and the ensemble
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per training stage (not saved)
 
     @property
     def context(self) -> Context:
@@ -394,10 +400,21 @@ def train(
     if len(rows) < 10:
         raise PromptRecoveryError(f"training needs at least 10 labelled rows, got {len(rows)}")
     extra = banks.read_bank(s.bank) if s.bank else []  # a bad bank file fails before any encoding
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = timings.get(stage, 0.0) + now - clock
+        logger.info("train: %s took %.1fs", stage, now - clock)
+        clock = now
+
     embedder = load_embedder(s.encoder, tokenization=s.tokenization, cache_dir=cache_dir)
     features = Features.of(rows, embedder, show_progress)
     extra_bank = PromptBank(extra, embedder.encode(extra, show_progress=show_progress)) if extra else None
     assert features.prompt is not None
+    lap("encode")
     rng = np.random.default_rng(s.seed)
     shuffled = rng.permutation(len(rows))
     n_val = min(round(len(rows) * s.validation_fraction), s.validation_rows)
@@ -405,12 +422,14 @@ def train(
 
     chosen: list[str] = []
     scores: dict[str, float] = {}
+    refit = n_val < 5 or s.refit == "always" or (s.refit == "auto" and n_val > REFIT_SHARE * len(rows))
     if n_val >= 5:
         members = build_members(config.members)
         train_f, val_f = features.subset(train_idx), features.subset(val_idx)
         assert train_f.prompt is not None
         ctx = Context(embedder, _bank_of(train_f, extra_bank), show_progress)
         fit_members(members, train_f, ctx)
+        lap("fit")
         probe = Pipeline(s, embedder, ctx.bank, members, [])
         outputs = probe.member_outputs(val_f)
         truths = list(val_f.rows["rewrite_prompt"])
@@ -422,32 +441,47 @@ def train(
         scores = {name: mean_score([name]) for name in names}
         chosen, scores["ensemble"] = choose_ensemble(scores, mean_score, names)
         logger.info("validation scores %s; ensemble order %s", scores, chosen)
+        lap("validation")
     else:
         logger.warning(
             "validation skipped: %d validation rows (< 5); every member joins the ensemble. "
             "Fix: give more rows or raise validation_fraction.",
             n_val,
         )
-    members = build_members(config.members)
-    ctx = Context(embedder, _bank_of(features, extra_bank), show_progress)
-    fit_members(members, features, ctx)
-    return Pipeline(s, embedder, ctx.bank, members, chosen or list(members), scores)
+    if refit:
+        members = build_members(config.members)
+        ctx = Context(embedder, _bank_of(features, extra_bank), show_progress)
+        fit_members(members, features, ctx)
+        lap("refit")
+    else:
+        # the members fitted on the train part stay; the validation rows' prompts join the bank
+        # after it (positions kept: trained retrieval members index into the bank)
+        ctx = Context(embedder, _bank_of(val_f, None, start=ctx.bank), show_progress)
+    pipeline = Pipeline(s, embedder, ctx.bank, members, chosen or list(members), scores)
+    pipeline.timings = timings
+    return pipeline
 
 
-def _bank_of(features: Features, extra: PromptBank | None = None) -> PromptBank:
-    """The distinct prompts of labelled rows with the vectors already computed for them, then the
-    prompts of ``extra`` not among them (with ``extra``'s vectors)."""
+def _bank_of(features: Features, extra: PromptBank | None = None, start: PromptBank | None = None) -> PromptBank:
+    """``start``'s prompts (if given), then the distinct prompts of labelled rows not among them (with
+    the vectors already computed for them), then the prompts of ``extra`` not among those. Earlier
+    prompts keep their positions."""
     assert features.prompt is not None
-    first: dict[str, int] = {}
+    texts = list(start.texts) if start is not None else []
+    parts = [start.vectors] if start is not None and len(start) else []
+    seen = set(texts)
+    rows: list[int] = []
     for i, text in enumerate(features.rows["rewrite_prompt"]):
-        first.setdefault(text, i)
-    bank = PromptBank(list(first), features.prompt[list(first.values())])
-    if extra is None:
-        return bank
-    keep = [j for j, text in enumerate(extra.texts) if text not in first]
-    return PromptBank(
-        [*bank.texts, *(extra.texts[j] for j in keep)], np.concatenate([bank.vectors, extra.vectors[keep]])
-    )
+        if text not in seen:
+            seen.add(text)
+            texts.append(text)
+            rows.append(i)
+    parts.append(features.prompt[rows])
+    if extra is not None:
+        keep = [j for j, text in enumerate(extra.texts) if text not in seen]
+        texts += [extra.texts[j] for j in keep]
+        parts.append(extra.vectors[keep])
+    return PromptBank(texts, np.concatenate(parts).astype(np.float32, copy=False))
 
 
 def training_free(

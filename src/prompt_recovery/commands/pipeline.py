@@ -137,6 +137,8 @@ def train(
     for name, value in pipeline.validation.items():
         typer.echo(f"  validation {name:<12} {value:.4f}")
     typer.echo(f"  ensemble order: {' + '.join(pipeline.order)}")
+    if pipeline.timings:
+        typer.echo("  time: " + ", ".join(f"{stage} {seconds:.0f}s" for stage, seconds in pipeline.timings.items()))
 
 
 @app.command()
