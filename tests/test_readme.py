@@ -28,7 +28,7 @@ def test_the_python_api_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PROMPT_RECOVERY_CACHE", str(tmp_path / "cache"))
     namespace: dict = {}
-    exec(compile(code.group(1), "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(code.group(1), "README.md", "exec"), namespace)  # our own README's example
     assert len(namespace["predictions"]) == 28 and all(p.strip() for p in namespace["predictions"])
     assert (tmp_path / "model" / "pipeline.json").exists()
     assert os.path.isdir(tmp_path / "model")

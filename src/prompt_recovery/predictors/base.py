@@ -130,7 +130,8 @@ class VectorPredictor(Predictor):
 
     @property
     def invert_config(self) -> InvertConfig:
-        return self.config.invert  # type: ignore[no-any-return]
+        invert: InvertConfig = self.config.invert
+        return invert
 
     def predict(self, rows: Features, ctx: Context, candidates: list[list[str]] | None = None) -> list[str]:
         vectors = self.predict_vectors(rows, ctx)

@@ -98,7 +98,7 @@ class Blend(VectorPredictor):
                 raise ConfigError(f"{where}, parts[{i}], weight: expected a number, got {weight!r}")
             from prompt_recovery.predictors import PREDICTORS
 
-            part_config = from_table(PREDICTORS[kind].Config, spec, f"{where}, parts[{i}] ({kind})")
+            part_config: Any = from_table(PREDICTORS[kind].Config, spec, f"{where}, parts[{i}] ({kind})")
             built.append(BlendPart(kind, float(weight), part_config))
         try:
             return cls(BlendConfig(parts=tuple(built), invert=config.invert))
