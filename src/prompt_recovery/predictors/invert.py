@@ -38,7 +38,7 @@ class InvertConfig:
 
     join: int = 3  # up to this many bank prompts concatenated while the score rises
     pool: int = 12  # bank prompts per row offered to the join
-    join_trials: int | None = None  # after the first round, only this many estimated-best joins are encoded
+    join_trials: int | None = 4  # after the first round, only this many estimated-best joins are encoded
     steps: int = 0  # rounds of batched token search after the join (0: off)
     top_k: int = 8  # edits per row per round scored exactly
     anchor: float = 0.0  # > 0: refine toward unit(v + anchor * E(joined))
