@@ -112,13 +112,20 @@ def test_commands_end_to_end(tmp_path):
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)["predictors"]
     assert set(report) == {"constant", "retrieval", "regression", "ensemble"}
+    # weights: 3 on rows 0-1, 1 on rows 2-4, 0 elsewhere; the weighted mean must be exactly that of
+    # the per-row scores (rows with distinct truths, so it differs from the plain mean)
     weights = tmp_path / "w.csv"
-    pd.DataFrame({"id": labelled()["id"], "weight": [1.0] * 12 + [0.0] * 12}).to_csv(weights, index=False)
-    res = runner.invoke(
-        app, ["evaluate", str(data), "--model", str(model), "--json", "--weights", str(weights), *cache]
-    )
+    w = [3.0, 3.0, 1.0, 1.0, 1.0] + [0.0] * 19
+    pd.DataFrame({"id": labelled()["id"], "weight": w}).to_csv(weights, index=False)
+    per_row = tmp_path / "rows.csv"
+    args = ["evaluate", str(data), "--model", str(model), "--json", "--per-row", str(per_row), *cache]
+    res = runner.invoke(app, [*args, "--weights", str(weights)])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["predictors"]["constant"]["n"] == 24
+    weighted = json.loads(res.stdout)["predictors"]["retrieval"]
+    scores = pd.read_csv(per_row)["retrieval_score"].to_numpy()
+    assert weighted["n"] == 24
+    assert weighted["mean"] == pytest.approx(float(np.average(scores, weights=w)), abs=1e-6)
+    assert abs(weighted["mean"] - report["retrieval"]["mean"]) > 1e-4
     splits = tmp_path / "splits.csv"
     pd.DataFrame({"id": labelled()["id"], "split": ["validation"] * 5 + ["train"] * 19}).to_csv(splits, index=False)
     res = runner.invoke(

@@ -136,4 +136,4 @@ class VectorPredictor(Predictor):
     def predict(self, rows: Features, ctx: Context, candidates: list[list[str]] | None = None) -> list[str]:
         vectors = self.predict_vectors(rows, ctx)
         extra = candidates if self.invert_config.warm_start else None
-        return invert(ctx.embedder, vectors, ctx.bank, self.invert_config, extra)
+        return invert(ctx.embedder, vectors, ctx.bank, self.invert_config, extra, ctx.show_progress)

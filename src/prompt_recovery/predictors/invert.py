@@ -127,6 +127,7 @@ def invert(
     bank: PromptBank,
     config: InvertConfig | None = None,
     extra: list[list[str]] | None = None,
+    show_progress: bool = False,
 ) -> list[str]:
     """Best string per row for unit ``vectors`` [N, D]; ``extra[i]`` adds candidates for row i.
     Rows with no candidate at all come back as "" (the pipeline then falls back)."""
@@ -136,10 +137,12 @@ def invert(
         list(dict.fromkeys([*nearest[i], *(s for s in (extra[i] if extra else []) if s)])) for i in range(len(vectors))
     ]
     joined = greedy_join(embedder, vectors, candidates, cfg.join, bank.known(), cfg.join_trials)
-    return refine_joined(embedder, vectors, joined, cfg) if cfg.steps > 0 else joined
+    return refine_joined(embedder, vectors, joined, cfg, show_progress) if cfg.steps > 0 else joined
 
 
-def refine_joined(embedder: Embedder, vectors: np.ndarray, joined: list[str], config: InvertConfig) -> list[str]:
+def refine_joined(
+    embedder: Embedder, vectors: np.ndarray, joined: list[str], config: InvertConfig, show_progress: bool = False
+) -> list[str]:
     """``config.steps`` rounds of batched refinement of ``joined[i]`` toward ``vectors[i]`` ([N, D],
     unit), or toward unit(v + anchor * E(joined)) when ``config.anchor`` > 0. An encoder the pooled
     estimate cannot serve keeps the joins (logged). Blank rows stay blank."""
@@ -151,9 +154,8 @@ def refine_joined(embedder: Embedder, vectors: np.ndarray, joined: list[str], co
         mixed = targets + config.anchor * embedder.encode([joined[i] for i in rows], use_cache=False)
         targets = mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-8)
     try:
-        result = refine(
-            embedder, targets, [joined[i] for i in rows], RefineConfig(steps=config.steps, top_k=config.top_k)
-        )
+        refine_config = RefineConfig(steps=config.steps, top_k=config.top_k, show_progress=show_progress)
+        result = refine(embedder, targets, [joined[i] for i in rows], refine_config)
     except NotImplementedError as exc:
         logger.warning("inversion steps skipped: %s", exc)
         return list(joined)

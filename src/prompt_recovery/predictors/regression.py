@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.predictors.base import Context, Features, VectorPredictor, unit
@@ -145,6 +146,8 @@ class Regression(VectorPredictor):
         gen = torch.Generator().manual_seed(c.seed)
         self.model.train()
         steps = 0
+        total = c.epochs * -(-len(xt) // 128)
+        bar = tqdm(total=min(total, c.max_steps or total), desc=f"Regression ({c.arch})", disable=not ctx.show_progress)
         for _ in range(c.epochs):
             if c.max_steps is not None and steps >= c.max_steps:
                 break
@@ -157,6 +160,8 @@ class Regression(VectorPredictor):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                bar.update(1)
+        bar.close()
         self.model.eval()
 
     def _tokens(self, embedder: Embedder, rows: Features) -> tuple[torch.Tensor, torch.Tensor]:
