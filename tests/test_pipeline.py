@@ -282,7 +282,7 @@ def test_warm_start_offers_earlier_members_and_the_mean_prompt(pipeline, monkeyp
 
     seen = {}
 
-    def spy(embedder, vectors, bank, config, extra=None):
+    def spy(embedder, vectors, bank, config, extra=None, show_progress=False):
         seen["extra"] = extra
         return ["a guess"] * len(vectors)
 
