@@ -145,8 +145,10 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
     deadline = None if cfg.time_budget is None else started + cfg.time_budget
     stopped, stale = "max_added_tokens", 0
     bar = tqdm(total=cfg.max_added_tokens, initial=len(history) - 1, desc="Search", disable=not cfg.show_progress)
+    last_step = 0.0  # seconds the previous step took: a step that would end past the deadline is not begun
     for step in range(len(history), cfg.max_added_tokens + 1):
-        if deadline is not None and time.monotonic() > deadline:
+        step_began = time.monotonic()
+        if deadline is not None and step_began + last_step > deadline:
             stopped = "time_budget"
             break
         candidates: list[tuple[str, Edit, int]] = []
@@ -184,7 +186,8 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
         if stale >= cfg.patience:
             stopped = "patience"
             break
-        if deadline is not None and time.monotonic() > deadline:
+        last_step = time.monotonic() - step_began
+        if deadline is not None and time.monotonic() + last_step > deadline:
             stopped = "time_budget"
             break
     bar.close()
