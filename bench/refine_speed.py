@@ -35,7 +35,8 @@ def main() -> None:
         t0 = time.perf_counter()
         pipeline.predict(rows)
         seconds = time.perf_counter() - t0
-        print(f"top_k={top_k}: 1,300 corpus rows in {seconds:.0f}s ({1300 / seconds:.1f} rows/s), order {pipeline.order}")
+        rate = 1300 / seconds
+        print(f"top_k={top_k}: 1,300 corpus rows in {seconds:.0f}s ({rate:.1f} rows/s), order {pipeline.order}")
 
 
 if __name__ == "__main__":
