@@ -93,30 +93,30 @@ def _plain(params: list[_click.Parameter]) -> None:
             param.help = reflow(param.help)
 
 
-class PlainCommand(TyperCommand):
+class _PlainHelp:
+    """Plain metavars and reflowed help for a command or a group (mixed in before the Typer class)."""
+
+    params: list[Any]
+    help: str | None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _plain(self.params)
         self.help = reflow(self.help)
 
     def get_help_option(self, ctx: _click.Context) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             _plain([option])
         return option
 
 
-class PlainGroup(TyperGroup):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _plain(self.params)
-        self.help = reflow(self.help)
+class PlainCommand(_PlainHelp, TyperCommand):
+    pass
 
-    def get_help_option(self, ctx: _click.Context) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            _plain([option])
-        return option
+
+class PlainGroup(_PlainHelp, TyperGroup):
+    pass
 
 
 class App(typer.Typer):
