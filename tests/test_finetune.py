@@ -165,6 +165,35 @@ def test_chat_template_models_get_their_template_and_no_double_bos(tiny_lm: Path
         encode_rows(rows, AutoTokenizer.from_pretrained(tiny_lm), toy_config(tiny_lm, template="chat"))
 
 
+def test_chat_backend_continues_a_prefixed_assistant_turn(tiny_lm: Path):
+    """A chat request ending with the response prefix is continued, as fine-tuning rendered it."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from prompt_recovery.llm.templates import guess_request
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_lm)
+    tokenizer.chat_template = (
+        "{{ bos_token }}{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}"
+        "{% if not (loop.last and m['role'] == 'assistant') %}</>{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}<assistant>{% endif %}"
+    )
+    llm = AdapterLLM(AutoModelForCausalLM.from_pretrained(tiny_lm), tokenizer)
+    llm.chat = True
+    seen = []
+    generate = llm.model.generate
+
+    def spy(ids, **kwargs):
+        seen.append((ids, kwargs["pad_token_id"]))
+        return generate(ids, **kwargs)
+
+    llm.model.generate = spy
+    request = guess_request([], "abc", "ABC", chat=True, prefix="Say", max_chars=10**6)
+    llm.generate([request], GenerationConfig(max_tokens=2))
+    ids, pad = seen[0]
+    assert tokenizer.decode(ids[0]).endswith("<assistant>Say")
+    assert pad == tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
 # -- training ---------------------------------------------------------------------------------------
 
 

@@ -45,8 +45,16 @@ class TransformersLLM(LLM):
         if isinstance(request, str):
             ids = self.tokenizer(request, return_tensors="pt").input_ids
         else:
+            messages = list(request)
+            # A request ending with an assistant turn holds a response prefix: continue that turn (as
+            # fine-tuning rendered it) instead of closing it and opening a new one.
+            prefixed = bool(messages) and messages[-1].get("role") == "assistant"
             ids = self.tokenizer.apply_chat_template(
-                list(request), add_generation_prompt=True, return_tensors="pt", return_dict=True
+                messages,
+                add_generation_prompt=not prefixed,
+                continue_final_message=prefixed,
+                return_tensors="pt",
+                return_dict=True,
             )["input_ids"]
         ids = ids.to(self.device)
         torch.manual_seed(config.seed)
@@ -60,7 +68,7 @@ class TransformersLLM(LLM):
                 temperature=config.temperature if sample else None,
                 top_p=None,
                 top_k=None,
-                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+                pad_token_id=pad if (pad := self.tokenizer.pad_token_id) is not None else self.tokenizer.eos_token_id,
             )
         new = out[0, ids.shape[1] :]
         text, stopped = cut_at_stop(self.tokenizer.decode(new, skip_special_tokens=True), config.stop)
