@@ -12,12 +12,27 @@ instruction) and the original's tokens, looked up in the encoder's own input-emb
 to ``hidden`` and read by a query built from the MLP features; output = linear([features, attended]).
 ``max_rewritten`` (96) and ``max_original`` (32) cap the tokens per text.
 
+``loss = "contrastive"`` adds an InfoNCE term to the metric loss: the unit output against every vector
+of the pipeline's bank (``ctx.bank.vectors`` [M, D], fixed), logits = unit(out) @ bank.T /
+``temperature``, target = the bank row of the row's own prompt. The metric term alone only pulls the
+output towards the prompt; the contrastive term also pushes it away from the other bank prompts (all of
+them, the hard ones included), so the output works as a query that ranks the true prompt first.
+``vote = k`` (> 0) uses it as one: the prediction is unit(mean of the k bank vectors nearest unit(out))
+by cosine, ties to the earlier bank row (as ``retrieval``), searched in the bank given at prediction
+time; ``vote = 0`` returns unit(out) itself.
+
 TOML::
 
     [[member]]
     kind = "regression"
     arch = "attention"      # or "mlp" (default)
     epochs = 30
+
+    [[member]]
+    kind = "regression"
+    loss = "contrastive"    # or "metric" (default)
+    temperature = 0.05
+    vote = 20               # 0 (default): the raw output
 """
 
 from __future__ import annotations
@@ -100,6 +115,9 @@ class RegressionConfig:
     seed: int = 0
     max_rewritten: int = 96  # tokens of the rewrite the attention reads
     max_original: int = 32  # tokens of the original the attention reads
+    loss: Literal["metric", "contrastive"] = "metric"  # contrastive: + InfoNCE over the whole bank
+    temperature: float = 0.05  # InfoNCE softmax temperature (loss = "contrastive")
+    vote: int = 0  # > 0: predict unit(mean of the `vote` bank vectors nearest the output)
     invert: InvertConfig = field(default_factory=InvertConfig)
 
     def __post_init__(self) -> None:
@@ -111,6 +129,12 @@ class RegressionConfig:
             raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
         if not 0 <= self.dropout < 1 or self.lr <= 0:
             raise ValueError("dropout must be in [0, 1) and lr > 0")
+        if self.loss not in ("metric", "contrastive"):
+            raise ValueError(f"loss must be 'metric' or 'contrastive', got {self.loss!r}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.vote < 0:
+            raise ValueError(f"vote must be >= 0 (0: the raw output, k: the mean of k bank vectors), got {self.vote}")
 
 
 class Regression(VectorPredictor):
@@ -142,6 +166,7 @@ class Regression(VectorPredictor):
         self.d_tok = 0 if table is None else int(table.shape[1])
         self.d_out = int(yt.shape[1])
         self.model = self._model(x.shape[1], self.d_out, self.d_tok)
+        bank, target = self._contrastive_targets(train, ctx, self.d_out) if c.loss == "contrastive" else (None, None)
         opt = torch.optim.AdamW(self.model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
         gen = torch.Generator().manual_seed(c.seed)
         self.model.train()
@@ -155,14 +180,34 @@ class Regression(VectorPredictor):
                 if c.max_steps is not None and steps >= c.max_steps:
                     break
                 steps += 1
-                cos = nn.functional.cosine_similarity(self._forward(xt[batch], table, ids, types, batch), yt[batch])
+                out = self._forward(xt[batch], table, ids, types, batch)
+                cos = nn.functional.cosine_similarity(out, yt[batch])
                 loss = (1 - cos.abs().pow(3)).mean() + (1 - cos).mean()
+                if bank is not None and target is not None:
+                    logits = nn.functional.normalize(out, dim=-1) @ bank.T / c.temperature  # [B, M]
+                    loss = loss + nn.functional.cross_entropy(logits, target[batch])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 bar.update(1)
         bar.close()
         self.model.eval()
+
+    @staticmethod
+    def _contrastive_targets(train: Features, ctx: Context, d: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The bank's vectors [M, D] and each training row's bank row [N] (its own prompt)."""
+        if not len(ctx.bank):
+            raise ValueError("loss = 'contrastive' needs a prompt bank to contrast with, and the bank is empty")
+        prompts = list(train.rows["rewrite_prompt"])
+        missing = sorted({str(p) for p in prompts} - set(ctx.bank.texts))
+        if missing:
+            raise ValueError(
+                f"loss = 'contrastive': {len(missing)} training prompt(s) are not in the bank, e.g. {missing[0]!r}"
+            )
+        bank = torch.from_numpy(np.asarray(ctx.bank.vectors, dtype=np.float32))
+        if bank.shape[1] != d:
+            raise ValueError(f"the bank's vectors have {bank.shape[1]} dims, the prompts' {d}: not one embedder")
+        return bank, torch.from_numpy(ctx.bank.index(prompts))
 
     def _tokens(self, embedder: Embedder, rows: Features) -> tuple[torch.Tensor, torch.Tensor]:
         return token_inputs(embedder, rows, self.config.max_rewritten, self.config.max_original)
@@ -191,7 +236,17 @@ class Regression(VectorPredictor):
             ).numpy()
         else:
             out = self.model(x).numpy()
-        return unit(out)
+        return self._vote(unit(out), ctx) if self.config.vote else unit(out)
+
+    def _vote(self, query: np.ndarray, ctx: Context) -> np.ndarray:
+        """unit(mean of the ``vote`` bank vectors nearest each unit row of ``query`` [N, D]) by cosine."""
+        if not len(ctx.bank):
+            raise ValueError("vote > 0 has nothing to search: an empty prompt bank")
+        k = min(self.config.vote, len(ctx.bank))
+        sims = query @ ctx.bank.vectors.T  # [N, M]
+        # rounded similarity, ties to the earlier bank row: the same neighbours in any batch (as retrieval)
+        nbrs = np.argsort(-np.round(sims, 6), axis=1, kind="stable")[:, :k]
+        return unit(ctx.bank.vectors[nbrs].mean(axis=1))
 
     def state(self) -> dict[str, Any]:
         return {"d_in": int(self.mu.shape[0]), "d_out": self.d_out, "d_tok": self.d_tok}
