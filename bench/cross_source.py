@@ -71,6 +71,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
                 "parts": [*TODAY_PARTS, {"kind": "retrieval", "match": "bank", "k": 20, "weight": 2}],
             },
             {"kind": "regression", "name": "query", "loss": "contrastive", "vote": 20},
+            {"kind": "regression", "name": "query_raw", "loss": "contrastive"},
         ],
     },
 }
