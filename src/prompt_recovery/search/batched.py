@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.metric import beats, best_index, row_scores
-from prompt_recovery.search.proposals.base import Edit
+from prompt_recovery.search.proposals.base import Edit, sample_positions
 from prompt_recovery.search.space import Ranker, token_space
 from prompt_recovery.search.vocab import VocabFilter
 
@@ -182,15 +182,10 @@ def _propose(
         bases, tgt, keys = [], [], []
         for b, i in enumerate(rows):
             for move in cfg.moves:
-                if move == "append":
-                    where = [len(ids[i])]
-                else:
-                    where = list(range(len(ids[i])))
-                    if len(where) > cfg.max_positions:
-                        # seeded by step and the row's own ids: a row's result never depends on its batch
-                        row_key = zlib.crc32(np.asarray(ids[i], np.int64).tobytes())
-                        rng = np.random.default_rng([cfg.seed, step, row_key])
-                        where = sorted(int(p) for p in rng.choice(where, cfg.max_positions, replace=False))
+                # seeded by step and the row's own ids: a row's result never depends on its batch
+                row_key = zlib.crc32(np.asarray(ids[i], np.int64).tobytes())
+                rng = np.random.default_rng([cfg.seed, step, row_key])
+                where = sample_positions(move, len(ids[i]), cfg.max_positions, rng)
                 for p in where:
                     base = totals[b] if move == "append" else totals[b] - hidden[b, start + p]
                     bases.append(base)

@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
@@ -98,10 +99,32 @@ class Ranker:
         self.s = s if self.weight is None else s @ self.weight.T  # [A, D]
         self.s_sq = (self.s * self.s).sum(1)  # [A]
 
+    def _head(self, bases: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Bases [P, H] after the head, and the squared norm of (base + s_t) for every token [P, A]."""
+        c = bases if self.weight is None else bases @ self.weight.T  # [P, D]
+        return c, (c * c).sum(1, keepdim=True) + 2 * (c @ self.s.T) + self.s_sq
+
     @torch.inference_mode()
     def scores(self, bases: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Bases [P, H] (pooled sums before the new token) and unit targets [P, D] -> |cos|^3 [P, A]."""
-        c = bases if self.weight is None else bases @ self.weight.T  # [P, D]
+        c, sq = self._head(bases)
         dot = (c * targets).sum(1, keepdim=True) + targets @ self.s.T  # [P, A]
-        sq = (c * c).sum(1, keepdim=True) + 2 * (c @ self.s.T) + self.s_sq
         return (dot / sq.clamp(min=1e-12).sqrt()).abs() ** EXPONENT
+
+    @torch.inference_mode()
+    def mean_scorer(self, targets: torch.Tensor, weights: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+        """For fixed unit targets [M, D] with weights [M] (sum 1), a function from bases [P, H] to the
+        weighted mean |cos|^3 of every allowed token put in, [P, A] (the mean-prompt search's estimate).
+        The tokens' products with the targets [A, M] are computed once here, not per base."""
+        st = self.s @ targets.T  # [A, M]
+
+        @torch.inference_mode()
+        def score(bases: torch.Tensor) -> torch.Tensor:
+            c, sq = self._head(bases)
+            out = torch.empty(sq.shape)
+            for i in range(len(c)):  # one base at a time: [A, M] floats
+                cos = ((c[i] @ targets.T) + st) / sq[i].clamp(min=1e-12).sqrt().unsqueeze(1)
+                out[i] = cos.abs().pow(EXPONENT) @ weights
+            return out
+
+        return score

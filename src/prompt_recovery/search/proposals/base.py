@@ -56,10 +56,7 @@ class SearchContext:
 
     def positions(self, move: str, n: int) -> list[int]:
         """Positions to try this step: all of them, or a sorted sample of ``max_positions``."""
-        every = positions(move, n)
-        if self.max_positions is None or len(every) <= self.max_positions:
-            return every
-        return sorted(int(p) for p in self.rng.choice(every, size=self.max_positions, replace=False))
+        return sample_positions(move, n, self.max_positions, self.rng)
 
 
 def positions(move: str, n: int) -> list[int]:
@@ -67,6 +64,19 @@ def positions(move: str, n: int) -> list[int]:
     if move == "append":
         return [n]
     return list(range(n))
+
+
+def sample_positions(move: str, n: int, limit: int | None, rng: np.random.Generator) -> list[int]:
+    """``positions(move, n)``, or a sorted sample of ``limit`` of them drawn with ``rng`` when there are
+    more (both search engines: a step's cost must not grow with the string's length).
+
+    >>> sample_positions("replace", 3, 8, np.random.default_rng(0))
+    [0, 1, 2]
+    """
+    every = positions(move, n)
+    if limit is None or len(every) <= limit:
+        return every
+    return sorted(int(p) for p in rng.choice(every, size=limit, replace=False))
 
 
 class Proposal(ABC):

@@ -3,9 +3,9 @@
 For mean pooling, the pooled vector of a string is (sum of its token states) / (number of tokens).
 Putting token t into the current string is approximated by adding t's single-token state to the
 current sum (and, for ``replace``, removing the replaced token's state), ignoring how t and its
-neighbours change each other through attention. The approximate pooled vectors of all allowed tokens
-go through the Embedder's own Dense and normalisation, then the objective, exactly as real strings do;
-the top k go to exact scoring.
+neighbours change each other through attention. The closed form that scores every allowed token at
+once is the token space's ``Ranker`` (``space.py``), shared with the batched refinement; the top k go
+to exact scoring.
 """
 
 from __future__ import annotations
@@ -27,26 +27,24 @@ class Pooled(Proposal):
         if ctx.embedder.pooling_mode != "mean":
             raise ValueError(f"the pooled proposal needs mean pooling, this encoder uses {ctx.embedder.pooling_mode}")
         self.ctx = ctx
-        self.states = torch.from_numpy(ctx.space.states[ctx.allowed])  # [A, H]
-        self.ranker = ctx.objective.subsample(RANKING_TARGETS, seed=0)
+        self.ranker = ctx.space.ranker  # the same closed-form estimate as the batched refinement
+        sample = ctx.objective.subsample(RANKING_TARGETS, seed=0)
+        self.score = self.ranker.mean_scorer(torch.from_numpy(sample.targets), torch.from_numpy(sample.weights))
 
     @torch.inference_mode()
     def propose(self, ids: list[int], moves: Sequence[str], k: int) -> list[Edit]:
         emb = self.ctx.embedder
-        full = emb.tokenizer.wrap(ids)
-        t_ids, mask = emb.pad([full])
+        t_ids, mask = emb.pad([emb.tokenizer.wrap(ids)])
         hidden = emb.token_states(t_ids, mask)[0]  # [L, H]
-        total, n = hidden.sum(0), hidden.shape[0]
+        total = hidden.sum(0)
         start = emb.tokenizer.prefix_len
         scored: list[tuple[float, Edit]] = []
         for move in moves:
             for p in self.ctx.positions(move, len(ids)):
-                if move == "replace":
-                    pooled = (total - hidden[start + p] + self.states) / n
-                else:
-                    pooled = (total + self.states) / (n + 1)
-                gain = self.ranker.score(emb.finish(pooled).numpy())
+                # mean pooling's 1/n does not change a direction: the sum stands for the mean
+                base = total - hidden[start + p] if move == "replace" else total
+                gain = self.score(base[None])[0].numpy()
                 top = np.argpartition(-gain, min(k, len(gain) - 1))[:k]
-                scored += [(float(gain[i]), Edit(move, p, int(self.ctx.allowed[i]))) for i in top]
+                scored += [(float(gain[i]), Edit(move, p, int(self.ranker.allowed[i]))) for i in top]
         scored.sort(key=lambda x: -x[0])
         return [e for _, e in scored[:k]]
