@@ -63,6 +63,10 @@ def test_read_bank_errors_name_the_file_and_the_fix(tmp_path, name, content, mes
     assert message in str(err.value) and name in str(err.value)
 
 
+def test_none_is_no_extra_bank():
+    assert read_bank("none") == [] and read_bank("") == [] and read_bank("None") == []
+
+
 def test_read_bank_unknown_name_or_missing_file(tmp_path):
     with pytest.raises(DataError, match=r"no packaged bank of that name.*osyuksel"):
         read_bank("osyuksle")

@@ -101,8 +101,9 @@ def test_score_report_and_evaluate_under_another_encoder(tmp_path, tiny_t5_dir):
     doc = report.read_text()
     assert "By prompt family" in doc and "close_guess.csv" in doc and "submission" in doc
     cfg = tmp_path / "p.toml"
-    cfg.write_text(
-        "\n".join("[[member]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in m.items()) + "\n" for m in FAST)
+    cfg.write_text(  # the training prompts alone as the bank: these tests are about the commands
+        'bank = "none"\n'
+        + "\n".join("[[member]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in m.items()) + "\n" for m in FAST)
     )
     data, model = tmp_path / "train.csv", tmp_path / "model"
     labelled().to_csv(data, index=False)

@@ -33,6 +33,15 @@ def pipeline(tmp_path_factory):
     return train(labelled(), PipelineConfig(members=[dict(m) for m in FAST]), cache_dir=cache)
 
 
+def test_the_default_bank_is_the_training_prompts_then_osyuksel(pipeline):
+    from prompt_recovery.banks import read_bank
+
+    prompts = list(dict.fromkeys(labelled()["rewrite_prompt"].str.strip()))
+    extra = [t for t in read_bank("osyuksel") if t not in set(prompts)]
+    assert pipeline.settings.bank == "osyuksel"
+    assert pipeline.bank.texts == prompts + extra
+
+
 def ctx_of(pipeline) -> Context:
     return pipeline.context
 
@@ -91,8 +100,9 @@ def test_train_needs_rows():
 def test_commands_end_to_end(tmp_path):
     runner = CliRunner()
     cfg = tmp_path / "p.toml"
-    cfg.write_text(
-        "\n".join("[[member]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in m.items()) + "\n" for m in FAST)
+    cfg.write_text(  # the training prompts alone as the bank: these tests are about the commands
+        'bank = "none"\n'
+        + "\n".join("[[member]]\n" + "\n".join(f"{k} = {json.dumps(v)}" for k, v in m.items()) + "\n" for m in FAST)
     )
     data = tmp_path / "train.csv"
     labelled().to_csv(data, index=False)

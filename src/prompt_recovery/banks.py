@@ -35,15 +35,18 @@ from prompt_recovery.metric import best_index, scs
 from prompt_recovery.predictors.bank import PromptBank
 
 BANKS = {"osyuksel": "resources/banks/osyuksel.json"}  # name -> packaged JSON list of prompts
+NONE = ("", "none")  # bank specs meaning "no extra bank": the training prompts alone
 COLUMNS = ("rewrite_prompt", "prompt")  # the first a table has is the bank
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
-FORMATS = "a packaged bank name (" + ", ".join(BANKS) + "), or a .txt (one prompt a line), .json (a list of strings), "
-FORMATS += ".csv, .jsonl or .parquet file (column rewrite_prompt or prompt)"
+FORMATS = "a packaged bank name (" + ", ".join(BANKS) + "), none, or a .txt (one prompt a line), .json (a list of "
+FORMATS += "strings), .csv, .jsonl or .parquet file (column rewrite_prompt or prompt)"
 
 
 def read_bank(spec: str | Path) -> list[str]:
     """The distinct, stripped, non-blank prompts of a bank name or file, in first-seen order.
     ``DataError`` naming the file (and line or record) and the fix for anything else."""
+    if isinstance(spec, str) and spec.strip().lower() in NONE:
+        return []
     if isinstance(spec, str) and spec in BANKS:
         text = resources.files("prompt_recovery").joinpath(BANKS[spec]).read_text(encoding="utf-8")
         return _distinct(_json_strings(text, Path(spec)), Path(spec))

@@ -3,7 +3,7 @@
 Configured by a small TOML file (or the defaults, ``DEFAULT_MEMBERS``)::
 
     encoder = "minilm"
-    bank = ""                         # extra prompt bank: "osyuksel" or a file (see banks.py); "": none
+    bank = "osyuksel"                 # extra prompt bank: a packaged name, a file (see banks.py), or "none"
     validation_fraction = 0.2
     validation_rows = 600             # cap on the rows that choose the ensemble
     suffix = ""                       # appended to every ensemble prediction (e.g. an attractor run)
@@ -89,7 +89,10 @@ class PipelineSettings:
 
     encoder: str = "minilm"
     tokenization: str = "auto"
-    bank: str = ""  # extra prompts for retrieval and inversion: a packaged bank name or a file (banks.py)
+    # extra prompts for retrieval and inversion: a packaged bank name, a file (banks.py), or "none". The
+    # packaged osyuksel bank by default: it lifts cross-source scores at no in-source cost
+    # (bench/RESULTS.md, cross_source)
+    bank: str = "osyuksel"
     validation_fraction: float = 0.2
     validation_rows: int = 600  # at most this many rows choose the ensemble; the rest train
     # refit every member on all rows after validation: "auto" does when the validation rows are more
