@@ -73,6 +73,34 @@ def report(name: str, preds: list[str], rows: pd.DataFrame, embedder, prefix: st
     }
 
 
+def fewshot(train: pd.DataFrame, valid: pd.DataFrame, features: Features, embedder) -> tuple[list[str], dict]:
+    """The same packaged model's few-shot guesses (llama.cpp, 3 nearest shots) and their report row."""
+    shots = FewShot()
+    shots.fit(Features.of(train, embedder), None)  # type: ignore[arg-type]
+    start = time.perf_counter()
+    guessed = shots.predict(features, None)  # type: ignore[arg-type]
+    seconds = round(time.perf_counter() - start, 1)
+    row = report("fewshot (same model, llama.cpp, 3 shots)", guessed, valid, embedder, shots.config.prefix)
+    return guessed, row | {"seconds": seconds}
+
+
+def fewshot_only(args: argparse.Namespace, train: pd.DataFrame, valid: pd.DataFrame) -> None:
+    """Add the few-shot column to an earlier run's ``predictions.csv`` (same rows, checked by id)."""
+    path = args.out / "predictions.csv"
+    out = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if list(out["id"]) != list(valid["id"]):
+        raise SystemExit(
+            f"{path}: its rows are not this run's {len(valid)} validation rows; rerun without --reuse-finetuned"
+        )
+    embedder = load_embedder("minilm")
+    guessed, row = fewshot(train, valid, Features.of(valid, embedder), embedder)
+    out["fewshot"] = guessed
+    tmp = path.with_suffix(".tmp")
+    out.to_csv(tmp, index=False)
+    tmp.replace(path)
+    print(f"fewshot: {row['n']} rows in {row['seconds']} s, mean SCS {row['mean']:.4f}; written to {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("/tmp/ft-cpu"))
@@ -85,6 +113,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--skip-fewshot", action="store_true")
+    parser.add_argument(
+        "--reuse-finetuned",
+        action="store_true",
+        help="take the fine-tuned guesses from --out/predictions.csv (an earlier run cut short in the few-shot "
+        "part) instead of training and generating again",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -105,6 +139,9 @@ def main() -> None:
         save_every=5,
     )
     adapter = args.out / "adapter"
+    if args.reuse_finetuned:
+        fewshot_only(args, train, valid)
+        return
     start = time.perf_counter()
     result = finetune(train, config, adapter, show_progress=True)
     train_s = time.perf_counter() - start
@@ -129,15 +166,8 @@ def main() -> None:
     out.to_csv(args.out / "predictions.csv", index=False)  # kept if the few-shot part is cut short
 
     if not args.skip_fewshot:
-        shots = FewShot()
-        shots.fit(Features.of(train, embedder), None)  # type: ignore[arg-type]
-        start = time.perf_counter()
-        guessed = shots.predict(features, None)  # type: ignore[arg-type]
-        shot_s = time.perf_counter() - start
-        table.append(
-            report("fewshot (same model, llama.cpp, 3 shots)", guessed, valid, embedder, shots.config.prefix)
-            | {"seconds": round(shot_s, 1)}
-        )
+        guessed, row = fewshot(train, valid, features, embedder)
+        table.append(row)
         out["fewshot"] = guessed
     out.to_csv(args.out / "predictions.csv", index=False)
     summary = {
