@@ -117,15 +117,26 @@ def sources(train_rows: int, seed: int = 0) -> dict[str, tuple[pd.DataFrame, pd.
     }
 
 
-def cached(path: Path, make: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """``path`` read back if an earlier run wrote it, else made now and written atomically."""
-    if path.exists():
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    frame = make()
-    tmp = path.with_suffix(".tmp")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(path)
-    return frame
+def cells(
+    paths: dict[str, Path], held: dict[str, pd.DataFrame], build: Callable[[], Pipeline], prefix: str
+) -> dict[str, pd.DataFrame]:
+    """Predictions (``predictions``' columns) for every held-out set: read back from ``paths`` when an
+    earlier run wrote them; otherwise ``build`` runs once, when the first missing set needs it, and each
+    missing set is predicted and written atomically."""
+    out: dict[str, pd.DataFrame] = {}
+    pipeline: Pipeline | None = None
+    for h, path in paths.items():
+        if path.exists():
+            out[h] = pd.read_csv(path, dtype=str, keep_default_na=False)
+            continue
+        pipeline = pipeline or build()
+        start = time.perf_counter()
+        out[h] = predictions(pipeline, held[h], prefix)
+        print(f"  {prefix}: predicted {len(held[h])} {h} rows in {time.perf_counter() - start:.0f}s", flush=True)
+        tmp = path.with_suffix(".tmp")
+        out[h].to_csv(tmp, index=False)
+        tmp.replace(path)
+    return out
 
 
 def predictions(pipeline: Pipeline, rows: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -154,43 +165,42 @@ def main() -> None:
     held = {name: rows.reset_index(drop=True) for name, rows in held.items()}
     osyuksel = banks.read_bank("osyuksel")
     embedder = load_embedder("minilm", cache_dir=CACHE)
-    log: dict[str, Any] = {}
+
+    runs = args.out / "runs.json"
+    log: dict[str, Any] = json.loads(runs.read_text()) if runs.exists() else {}  # earlier runs' trainings
+
+    def trained(source: str, variant: str) -> Pipeline:
+        config = PipelineConfig.from_doc(VARIANTS[variant], f"variant {variant}: ")
+        train_rows = data[source][0]
+        start = time.perf_counter()
+        pipeline = train(train_rows, config, cache_dir=CACHE)
+        seconds = time.perf_counter() - start
+        log[f"{source}/{variant}"] = {"train_s": round(seconds), "rows": len(train_rows), "order": pipeline.order}
+        runs.write_text(json.dumps(log, indent=1))
+        print(f"{source}/{variant}: trained on {len(train_rows)} rows in {seconds:.0f}s, ensemble {pipeline.order}")
+        return pipeline
 
     # one frame of predictions per (training source, held-out set): columns "<variant>:<member>"
     frames: dict[tuple[str, str], list[pd.DataFrame]] = {(t, h): [] for t in args.train for h in held}
-    free_osyuksel = training_free(osyuksel, cache_dir=CACHE)  # the same for every training source
-    for h, rows in held.items():
-        frame = cached(
-            args.out / f"free-osyuksel--{h}.csv", lambda p=free_osyuksel, r=rows: predictions(p, r, "free:osyuksel")
-        )
-        for source in args.train:
-            frames[source, h].append(frame)
+
+    def free_over(bank: list[str]) -> Callable[[], Pipeline]:
+        return lambda: training_free(bank, cache_dir=CACHE)
+
+    # training-free over the osyuksel bank alone: the same for every training source
+    free = cells({h: args.out / f"free-osyuksel--{h}.csv" for h in held}, held, free_over(osyuksel), "free:osyuksel")
     for source in args.train:
-        train_rows = data[source][0]
-        prompts = list(dict.fromkeys(p.strip() for p in train_rows["rewrite_prompt"] if p.strip()))
-        for tag, bank in (("free:source", prompts), ("free:source+osyuksel", prompts + osyuksel)):
-            free = training_free(bank, cache_dir=CACHE)
-            for h, rows in held.items():
-                path = args.out / f"{source}--{tag.replace(':', '-').replace('+', '_')}--{h}.csv"
-                frames[source, h].append(cached(path, lambda p=free, r=rows, t=tag: predictions(p, r, t)))
-        for variant in args.variants:
-            paths = {h: args.out / f"{source}--{variant}--{h}.csv" for h in held}
-            if all(p.exists() for p in paths.values()):
-                for h, p in paths.items():
-                    frames[source, h].append(pd.read_csv(p, dtype=str, keep_default_na=False))
-                continue
-            config = PipelineConfig.from_doc(VARIANTS[variant], f"variant {variant}: ")
-            start = time.perf_counter()
-            pipeline = train(train_rows, config, cache_dir=CACHE)
-            trained = time.perf_counter() - start
-            log[f"{source}/{variant}"] = {"train_s": round(trained), "rows": len(train_rows), "order": pipeline.order}
-            print(f"{source}/{variant}: trained on {len(train_rows)} rows in {trained:.0f}s, ensemble {pipeline.order}")
-            for h, rows in held.items():
-                start = time.perf_counter()
-                make = lambda p=pipeline, r=rows, v=variant: predictions(p, r, v)  # noqa: E731
-                frames[source, h].append(cached(paths[h], make))
-                print(f"  predicted {len(rows)} {h} rows in {time.perf_counter() - start:.0f}s", flush=True)
-    (args.out / "runs.json").write_text(json.dumps(log, indent=1))
+        for h in held:
+            frames[source, h].append(free[h])
+        prompts = list(dict.fromkeys(p.strip() for p in data[source][0]["rewrite_prompt"] if p.strip()))
+        runs_of: list[tuple[str, str, Callable[[], Pipeline]]] = [
+            ("free:source", "free-source", free_over(prompts)),
+            ("free:source+osyuksel", "free-source_osyuksel", free_over(prompts + osyuksel)),
+            *((v, v, lambda s=source, v=v: trained(s, v)) for v in args.variants),
+        ]
+        for prefix, name, build in runs_of:
+            got = cells({h: args.out / f"{source}--{name}--{h}.csv" for h in held}, held, build, prefix)
+            for h in held:
+                frames[source, h].append(got[h])
 
     lines = ["| trained on | scored on | predictor | mean SCS | 95% CI | / today's blend |"]
     lines.append("|---|---|---|---|---|---|")
