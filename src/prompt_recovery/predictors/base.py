@@ -69,6 +69,14 @@ def unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-8)
 
 
+def nearest_rows(queries: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
+    """Indices [N, k] of the ``k`` rows of ``keys`` [M, D] with the highest dot product with each row of
+    ``queries`` [N, D], best first. Ranked on similarities rounded to 6 decimals with a stable sort, so
+    ties go to the earlier key and a row gets the same neighbours in any batch (the tie rule)."""
+    sims = queries @ keys.T  # [N, M]
+    return np.argsort(-np.round(sims, 6), axis=1, kind="stable")[:, :k]
+
+
 @dataclass
 class Context:
     """What every member shares: the one Embedder and the pipeline's prompt bank (inversion candidates)."""

@@ -46,7 +46,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from prompt_recovery.embed import Embedder
-from prompt_recovery.predictors.base import Context, Features, VectorPredictor, unit
+from prompt_recovery.predictors.base import Context, Features, VectorPredictor, nearest_rows, unit
 from prompt_recovery.predictors.invert import InvertConfig
 
 
@@ -242,10 +242,7 @@ class Regression(VectorPredictor):
         """unit(mean of the ``vote`` bank vectors nearest each unit row of ``query`` [N, D]) by cosine."""
         if not len(ctx.bank):
             raise ValueError("vote > 0 has nothing to search: an empty prompt bank")
-        k = min(self.config.vote, len(ctx.bank))
-        sims = query @ ctx.bank.vectors.T  # [N, M]
-        # rounded similarity, ties to the earlier bank row: the same neighbours in any batch (as retrieval)
-        nbrs = np.argsort(-np.round(sims, 6), axis=1, kind="stable")[:, :k]
+        nbrs = nearest_rows(query, ctx.bank.vectors, min(self.config.vote, len(ctx.bank)))
         return unit(ctx.bank.vectors[nbrs].mean(axis=1))
 
     def state(self) -> dict[str, Any]:

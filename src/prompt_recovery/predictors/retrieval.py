@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from prompt_recovery.predictors.base import Context, Features, VectorPredictor, unit
+from prompt_recovery.predictors.base import Context, Features, VectorPredictor, nearest_rows, unit
 from prompt_recovery.predictors.invert import InvertConfig
 
 
@@ -57,10 +57,7 @@ class Retrieval(VectorPredictor):
         keys, labels = (ctx.bank.vectors, None) if self.config.match == "bank" else (self.keys, self.labels)
         if not len(keys):
             raise ValueError("retrieval has nothing to search: an empty prompt bank")
-        k = min(self.config.k, len(keys))
-        sims = rows.edit @ keys.T  # [N, M]
-        # neighbours by rounded similarity, ties to the earlier key: the same set in any batch
-        nbrs = np.argsort(-np.round(sims, 6), axis=1, kind="stable")[:, :k]
+        nbrs = nearest_rows(rows.edit, keys, min(self.config.k, len(keys)))
         return unit(ctx.bank.vectors[nbrs if labels is None else labels[nbrs]].mean(axis=1))
 
     def arrays(self) -> dict[str, np.ndarray]:
