@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 from cross_source import CACHE, sources
-from finetune_cpu import report
+from finetune_cpu import print_table, report
 
 from prompt_recovery.embed import load_embedder
 
@@ -46,11 +46,7 @@ def main() -> None:
         prefix = "Improve this text by"
         table.append(report("fewshot (same model, 3 shots)", list(rows["fewshot"]), rows, embedder, prefix))
     table += [report(name, list(rows[column]), rows, embedder) for column, name in COLUMNS.items() if column in rows]
-    print("| predictor | rows | mean SCS (MiniLM) | 95% CI | copy rate | blank |")
-    print("|---|---|---|---|---|---|")
-    for r in table:
-        ci = f"{r['ci_low']:.4f}-{r['ci_high']:.4f}"
-        print(f"| {r['predictor']} | {r['n']} | {r['mean']:.4f} | {ci} | {r['copy_rate']:.0%} | {r['blank']} |")
+    print_table(table, last="blank")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,15 @@ def report(name: str, preds: list[str], rows: pd.DataFrame, embedder, prefix: st
     }
 
 
+def print_table(table: list[dict], last: str = "seconds") -> None:
+    """``report`` rows as a markdown table; the last column is each row's ``last`` entry."""
+    print(f"| predictor | rows | mean SCS (MiniLM) | 95% CI | copy rate | {last} |")
+    print("|---|---|---|---|---|---|")
+    for r in table:
+        ci = f"{r['ci_low']:.4f}-{r['ci_high']:.4f}"
+        print(f"| {r['predictor']} | {r['n']} | {r['mean']:.4f} | {ci} | {r['copy_rate']:.0%} | {r[last]} |")
+
+
 def fewshot(train: pd.DataFrame, valid: pd.DataFrame, features: Features, embedder) -> tuple[list[str], dict]:
     """The same packaged model's few-shot guesses (llama.cpp, 3 nearest shots) and their report row."""
     shots = FewShot()
@@ -179,11 +188,7 @@ def main() -> None:
         "table": table,
     }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print("| predictor | rows | mean SCS (MiniLM) | 95% CI | copy rate | seconds |")
-    print("|---|---|---|---|---|---|")
-    for r in table:
-        ci = f"{r['ci_low']:.4f}-{r['ci_high']:.4f}"
-        print(f"| {r['predictor']} | {r['n']} | {r['mean']:.4f} | {ci} | {r['copy_rate']:.0%} | {r['seconds']} |")
+    print_table(table)
     for example in out.head(8).itertuples():
         print(f"- truth: {example.rewrite_prompt!r}\n  tuned: {example.finetuned!r}")
 

@@ -32,7 +32,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from finetune_cpu import report  # noqa: E402  (bench/ is not a package)
+from finetune_cpu import print_table, report  # noqa: E402  (bench/ is not a package)
 
 from prompt_recovery.data import read_labelled_files  # noqa: E402
 from prompt_recovery.embed import load_embedder  # noqa: E402
@@ -145,11 +145,7 @@ def main() -> None:
         out["blend"] = blend
     out.to_csv(args.out / "predictions.csv", index=False)
     (args.out / "summary.json").write_text(json.dumps(table, indent=2))
-    print("| predictor | rows | mean SCS (MiniLM) | 95% CI | copy rate | seconds |")
-    print("|---|---|---|---|---|---|")
-    for r in table:
-        ci = f"{r['ci_low']:.4f}-{r['ci_high']:.4f}"
-        print(f"| {r['predictor']} | {r['n']} | {r['mean']:.4f} | {ci} | {r['copy_rate']:.0%} | {r['seconds']} |")
+    print_table(table)
 
 
 if __name__ == "__main__":
