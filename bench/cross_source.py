@@ -85,7 +85,22 @@ VARIANTS: dict[str, dict[str, Any]] = {
             {"kind": "regression", "name": "query_raw", "loss": "contrastive"},
         ],
     },
-    "default": {},  # the library's defaults now: bank osyuksel, the blend's bank part at weight 0.5
+    # the defaults of commit afb4339 (chosen on the first table): the osyuksel bank, the blend's bank
+    # part at weight 0.5, the blend's inversion not warm-started
+    "bank05": {
+        "bank": "osyuksel",
+        "member": [
+            {"kind": "constant"},
+            {"kind": "retrieval"},
+            {"kind": "regression"},
+            {
+                "kind": "blend",
+                "parts": [*TODAY_PARTS, {"kind": "retrieval", "match": "bank", "k": 20, "weight": 0.5}],
+                "invert": {"steps": 10, "top_k": 4},
+            },
+        ],
+    },
+    "default": {},  # the library's defaults now
 }
 
 

@@ -285,26 +285,30 @@ def test_predict_runs_only_the_ensemble_and_falls_back_member_by_member(pipeline
     assert all(p.strip() for p in preds)
 
 
-def test_warm_start_offers_earlier_members_and_the_mean_prompt(pipeline, monkeypatch):
+def test_warm_start_offers_the_mean_prompt_whichever_members_run(pipeline, monkeypatch):
+    """Validation runs every member, prediction only the ensemble's: a warm-starting member must be
+    offered the same candidates in both, so only the mean prompt."""
     from dataclasses import replace
 
     from prompt_recovery.predictors import Regression
 
-    seen = {}
+    member = pipeline.members["regression"]
+    seen = []
 
     def spy(embedder, vectors, bank, config, extra=None, show_progress=False):
-        seen["extra"] = extra
+        if config is member.config.invert:  # the blend inverts too
+            seen.append(extra)
         return ["a guess"] * len(vectors)
 
     monkeypatch.setattr("prompt_recovery.predictors.base.invert", spy)
-    member = pipeline.members["regression"]
     warm = replace(member.config, invert=replace(member.config.invert, warm_start=True))
     monkeypatch.setattr(member, "config", warm)
     rows = labelled().head(2)
-    _, outputs = pipeline.predict(rows, every_member=True)
-    for i in range(2):  # members computed before it (in order), then the mean prompt
-        assert seen["extra"][i] == [outputs["constant"][i], outputs["retrieval"][i]]
+    pipeline.predict(rows, every_member=True)
+    monkeypatch.setattr(pipeline, "order", ["regression"])
+    pipeline.predict(rows)  # only the ensemble's member runs
+    assert seen == [[[pipeline.mean_prompt]] * 2] * 2
     monkeypatch.setattr(member, "config", replace(warm, invert=replace(warm.invert, warm_start=False)))
     pipeline.predict(rows, every_member=True)
-    assert seen["extra"] is None
+    assert seen[-1] is None
     assert isinstance(member, Regression)

@@ -198,24 +198,21 @@ class Pipeline:
     # -- prediction ---------------------------------------------------------------------------------
     def member_outputs(self, rows: Features, names: list[str] | None = None) -> dict[str, list[str]]:
         """Each member's (or each of ``names``') strings for ``rows``; a member that raises yields blanks
-        (logged), not a crash. Members that warm-start get the strings computed so far and the mean
-        prompt as extra inversion candidates."""
+        (logged), not a crash. Members that warm-start get the mean prompt as an extra inversion
+        candidate: only it, so that a member sees the same candidates at validation (where every
+        member runs) and at prediction (where only the ensemble's members run)."""
         outputs: dict[str, list[str]] = {}
         ctx = self.context
         for name, member in self.members.items():
             if names is not None and name not in names:
                 continue
             try:
-                texts = member.predict(rows, ctx, self._candidates(outputs, len(rows.rows)))
+                texts = member.predict(rows, ctx, [[self.mean_prompt]] * len(rows.rows))
                 outputs[name] = [s.strip() if isinstance(s, str) else "" for s in texts]
             except Exception as exc:
                 logger.warning("member %s failed (%s); falling back for its rows", name, exc)
                 outputs[name] = [""] * len(rows.rows)
         return outputs
-
-    def _candidates(self, outputs: dict[str, list[str]], n: int) -> list[list[str]]:
-        rows = [[*(texts[i] for texts in outputs.values()), self.mean_prompt] for i in range(n)]
-        return [list(dict.fromkeys(s for s in row if s)) for row in rows]
 
     def combine(self, outputs: dict[str, list[str]], order: list[str] | None = None) -> list[str]:
         """Join the members' strings in ``order``; never blank (mean prompt, then ``FALLBACK``)."""

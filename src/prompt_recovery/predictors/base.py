@@ -114,7 +114,8 @@ class Predictor(ABC):
     @abstractmethod
     def predict(self, rows: Features, ctx: Context, candidates: list[list[str]] | None = None) -> list[str]:
         """One prompt per row (empty strings where it failed: the pipeline falls back). ``candidates[i]``
-        are other members' strings for row i that an inverting member may use (``warm_start``)."""
+        are extra strings for row i (the pipeline passes its mean prompt) that an inverting member may
+        use (``warm_start``)."""
 
     def state(self) -> dict[str, Any]:
         """JSON-able fitted state (the config is saved separately)."""

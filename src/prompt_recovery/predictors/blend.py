@@ -3,12 +3,14 @@
 Averaging in embedding space keeps what the parts agree on; inverting once avoids the loss of
 inverting each part and concatenating strings. Default parts: retrieval (k=20, weight 2), the
 attention regression (30 epochs, weight 1), the MLP regression (weight 1) and training-free retrieval
-over the pipeline's bank (``match = "bank"``, k=20, weight 0.5: it keeps the in-source score and lifts
-the score on rewrites from other sources, ``bench/RESULTS.md``, ``bank_part_sweep``); the inverted string is
-refined by 10 rounds of batched token search, 4 edits per row scored exactly per round (``invert.steps``,
-``invert.top_k``: 8 edits scored 0.0024 higher on the corpus validation split for 2.4x the strings
-encoded). How these were chosen, and what they score: ``bench/RESULTS.md`` (``blend_sweep``,
-``invert_cost``, ``bank_part_sweep``, ``cross_source``).
+over the pipeline's bank (``match = "bank"``, k=20, weight 1: it pulls the blend toward prompts not
+written like the training ones). The inversion is warm-started (``invert.warm_start``): the pipeline's
+mean prompt is a join candidate, so a row whose predicted vector is a hedge (as it is on rewrites from
+other sources) can take the best generic string there is, and then 10 rounds of batched token search
+refine the string, 4 edits per row scored exactly per round (``invert.steps``, ``invert.top_k``: 8
+edits scored 0.0024 higher on the corpus validation split for 2.4x the strings encoded). How these were
+chosen, and what they score: ``bench/RESULTS.md`` (``blend_sweep``, ``invert_cost``,
+``bank_part_sweep``, ``cross_source``, ``blend_warm``).
 
 A part whose settings equal another member's is fitted once and shared (``pipeline.py``).
 
@@ -53,14 +55,14 @@ def _default_parts() -> tuple[BlendPart, ...]:
         BlendPart("regression", 1.0, RegressionConfig(arch="mlp")),
         # training-free: the bank prompts nearest the edit direction (the osyuksel bank by default);
         # pulls the blend toward prompts not written like the training ones
-        BlendPart("retrieval", 0.5, RetrievalConfig(k=20, match="bank")),
+        BlendPart("retrieval", 1.0, RetrievalConfig(k=20, match="bank")),
     )
 
 
 @dataclass(frozen=True)
 class BlendConfig:
     parts: tuple[BlendPart, ...] = field(default_factory=_default_parts)
-    invert: InvertConfig = field(default_factory=lambda: InvertConfig(steps=10, top_k=4))
+    invert: InvertConfig = field(default_factory=lambda: InvertConfig(steps=10, top_k=4, warm_start=True))
 
     def __post_init__(self) -> None:
         if not self.parts:

@@ -42,7 +42,7 @@ class InvertConfig:
     steps: int = 0  # rounds of batched token search after the join (0: off)
     top_k: int = 8  # edits per row per round scored exactly
     anchor: float = 0.0  # > 0: refine toward unit(v + anchor * E(joined))
-    warm_start: bool = False  # earlier members' strings and the mean prompt join the candidates
+    warm_start: bool = False  # the pipeline's mean prompt joins the candidates (on in ``blend``)
 
     def __post_init__(self) -> None:
         if self.join_trials is not None and self.join_trials < 1:
