@@ -219,6 +219,7 @@ def main() -> None:
 
     lines = ["| trained on | scored on | predictor | mean SCS | 95% CI | / today's blend |"]
     lines.append("|---|---|---|---|---|---|")
+    wide: dict[str, dict[str, str]] = {}  # predictor -> {cell: "mean (ratio)"}
     for (source, h), parts in frames.items():
         table = pd.concat(parts, axis=1)
         truth = list(held[h]["rewrite_prompt"])
@@ -228,6 +229,11 @@ def main() -> None:
         for column, s in scores.items():
             ratio = f"{s.mean / base.mean:.2f}x" if base and base.mean > 0 else ""
             lines.append(f"| {cell} | {h} | {column} | {s.mean:.4f} | {s.ci_low:.4f}-{s.ci_high:.4f} | {ratio} |")
+            wide.setdefault(column, {})[f"{source} → {h}"] = f"{s.mean:.4f} ({ratio})" if ratio else f"{s.mean:.4f}"
+    # the same scores, one row per predictor and one column per (training source, held-out set)
+    heads = list(dict.fromkeys(c for row in wide.values() for c in row))
+    lines += ["", "| predictor | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    lines += [f"| {name} | " + " | ".join(row.get(c, "") for c in heads) + " |" for name, row in wide.items()]
     text = "\n".join(lines)
     print(text)
     (args.out / "table.md").write_text(text + "\n")

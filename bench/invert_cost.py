@@ -3,7 +3,8 @@
 Loads a model folder (``train --out``), predicts the vectors of its best vector member (the blend by
 default) once for labelled rows, then inverts them under each setting and prints seconds, strings
 encoded exactly, and string SCS with a 95% CI (MiniLM proxy). Settings are ``InvertConfig`` fields
-written ``key=value,key=value``; the member's own setting is the first row.
+written ``key=value,key=value`` (``true``/``false``/``none`` as such); the member's own setting is the
+first row. A warm-started setting is offered the model's mean prompt, as the pipeline does.
 
     .venv/bin/python bench/invert_cost.py --model MODEL --rows data/corpus/corpus.csv \\
         --split-file data/corpus/splits.csv --split validation \\
@@ -28,7 +29,10 @@ def parse(text: str) -> dict:
     out = {}
     for part in filter(None, text.split(",")):
         key, value = part.split("=")
-        out[key] = None if value == "none" else (float(value) if "." in value else int(value))
+        if value in ("none", "true", "false"):
+            out[key] = {"none": None, "true": True, "false": False}[value]
+        else:
+            out[key] = float(value) if "." in value else int(value)
     return out
 
 
@@ -65,7 +69,8 @@ def main() -> None:
         config = replace(member.invert_config, **parse(text))
         counted["n"] = 0
         t0 = time.perf_counter()
-        out = invert(emb, vectors, ctx.bank, config)
+        extra = [[pipeline.mean_prompt]] * len(rows) if config.warm_start else None  # as the pipeline offers
+        out = invert(emb, vectors, ctx.bank, config, extra)
         seconds = time.perf_counter() - t0
         n = counted["n"]
         s = summarize(score_prompts(emb, out, truths))
