@@ -21,7 +21,7 @@ import argparse
 import time
 from pathlib import Path
 
-from cross_source import CACHE, sources
+from cross_source import CACHE, held_out, sources
 
 from prompt_recovery.metric import cosine_rows, scs, summarize
 from prompt_recovery.pipeline import Pipeline, PipelineConfig, train
@@ -55,20 +55,18 @@ def main() -> None:
     print(f"mean prompt: {pipeline.mean_prompt!r}")
     print("| scored on | bank part weight | vector SCS | string SCS, cold | 95% CI | string SCS, warm | 95% CI |")
     print("|---|---|---|---|---|---|---|")
-    for name, (_, rows) in data.items():
-        if args.limit and len(rows) > args.limit:
-            rows = rows.sample(n=args.limit, random_state=0)
-        rows = rows.reset_index(drop=True)
+    for name, (_, all_rows) in data.items():
+        rows = held_out(all_rows, args.limit)
         f = Features.of(rows, embedder)
         assert f.prompt is not None
         parts = [p.predict_vectors(f, ctx) for p in blend.parts]  # once for every W
         truths = list(rows["rewrite_prompt"])
+        extra = [[pipeline.mean_prompt]] * len(rows)  # what the pipeline offers a warm-started member
         for w in args.weights:
             weights = [s.weight for s in blend.config.parts]
             weights[BANK_PART] = w
             vectors = unit(sum(wi * v for wi, v in zip(weights, parts, strict=True)))
             cold = summarize(score_prompts(embedder, invert(embedder, vectors, ctx.bank, cfg), truths))
-            extra = [[pipeline.mean_prompt]] * len(rows)
             warm = summarize(score_prompts(embedder, invert(embedder, vectors, ctx.bank, cfg, extra), truths))
             vec = scs(cosine_rows(vectors, f.prompt)).mean()
             tag = f"{name} (in-source)" if name == args.train else name

@@ -132,6 +132,14 @@ def sources(train_rows: int, seed: int = 0) -> dict[str, tuple[pd.DataFrame, pd.
     }
 
 
+def held_out(rows: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The held-out rows scored: all of ``rows``, or ``limit`` of them drawn (seed 0) when there are
+    more (``limit`` 0: all). Every bench that compares with this table draws its rows here."""
+    if limit and len(rows) > limit:
+        rows = rows.sample(n=limit, random_state=0)
+    return rows.reset_index(drop=True)
+
+
 def cells(
     paths: dict[str, Path], held: dict[str, pd.DataFrame], build: Callable[[], Pipeline], prefix: str
 ) -> dict[str, pd.DataFrame]:
@@ -173,11 +181,7 @@ def main() -> None:
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     data = sources(args.train_rows)
-    held = {
-        name: rows if not args.limit or len(rows) <= args.limit else rows.sample(n=args.limit, random_state=0)
-        for name, (_, rows) in data.items()
-    }
-    held = {name: rows.reset_index(drop=True) for name, rows in held.items()}
+    held = {name: held_out(rows, args.limit) for name, (_, rows) in data.items()}
     osyuksel = banks.read_bank("osyuksel")
     embedder = load_embedder("minilm", cache_dir=CACHE)
 

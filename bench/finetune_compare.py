@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
-from cross_source import CACHE, sources
+from cross_source import CACHE, held_out, sources
 from finetune_cpu import print_table, report
 
 from prompt_recovery.embed import load_embedder
@@ -30,8 +30,7 @@ def main() -> None:
     ap.add_argument("--cross", type=Path, required=True, help="cross_source.py's --out folder")
     args = ap.parse_args()
     tuned = pd.read_csv(args.finetune / "predictions.csv", dtype=str, keep_default_na=False)
-    held = sources(3000)["corpus"][1]
-    held = held.sample(n=200, random_state=0).reset_index(drop=True)  # as cross_source.py draws them
+    held = held_out(sources(3000)["corpus"][1], 200)  # the rows cross_source.py scored
     paths = [args.cross / f"corpus--{v}--corpus.csv" for v in ("today", "default")]
     frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths if p.exists()]
     cross = pd.concat([held, *frames], axis=1)
