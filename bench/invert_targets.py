@@ -39,12 +39,10 @@ from prompt_recovery.pipeline import Pipeline
 from prompt_recovery.predictors import Blend, Features
 from prompt_recovery.predictors.base import unit
 from prompt_recovery.predictors.blend import BlendConfig
-from prompt_recovery.predictors.constant import ConstantConfig
-from prompt_recovery.predictors.invert import invert
+from prompt_recovery.predictors.constant import ConstantConfig, search_mean_prompt
+from prompt_recovery.predictors.invert import invert, refine_joined
 from prompt_recovery.scoring import score_prompts
-from prompt_recovery.search import MeanSCS, SearchConfig, search
 from prompt_recovery.search.batched import RefineConfig, refine
-from prompt_recovery.search.start import central_start
 
 
 def measure(pipeline: Pipeline, rows: pd.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
@@ -52,8 +50,9 @@ def measure(pipeline: Pipeline, rows: pd.DataFrame) -> tuple[dict[str, float], d
     blend = pipeline.members["blend"]
     assert isinstance(blend, Blend)
     embedder, ctx, mean = pipeline.embedder, pipeline.context, pipeline.mean_prompt
-    cfg = BlendConfig().invert
-    weights = [s.weight for s in BlendConfig().parts]
+    defaults = BlendConfig()  # the vector and its inversion at today's defaults, whatever the model saved
+    cfg = defaults.invert
+    weights = [s.weight for s in defaults.parts]
     f = Features.of(rows, embedder)
     assert f.prompt is not None
     truths = list(rows["rewrite_prompt"])
@@ -63,18 +62,13 @@ def measure(pipeline: Pipeline, rows: pd.DataFrame) -> tuple[dict[str, float], d
     def rounds(target: np.ndarray, config: RefineConfig) -> list[str]:
         return refine(embedder, target, joined, replace(config, top_k=cfg.top_k)).texts
 
-    def hedged() -> list[str]:
-        objective = MeanSCS(v)
-        start = central_start(embedder, objective, list(ctx.bank.texts), 8)
-        c = ConstantConfig()  # searched as the mean prompt is, on other targets
-        moves = ("append", "replace", "insert")
-        config = SearchConfig(moves=moves, top_k=c.top_k, max_added_tokens=c.max_tokens, patience=c.patience)
-        hedge = search(embedder, objective, config, init=start).text
+    def hedged() -> list[str]:  # searched as the mean prompt is, on the rows' vectors, started from the bank
+        hedge = search_mean_prompt(embedder, v, list(ctx.bank.texts), ConstantConfig())
         return invert(embedder, v, ctx.bank, cfg, [[mean, hedge]] * len(v))
 
     centroid = unit(ctx.bank.vectors.mean(0, keepdims=True))
     strings: dict[str, Callable[[], list[str]]] = {
-        "default": lambda: rounds(v, RefineConfig(steps=cfg.steps)),
+        "default": lambda: refine_joined(embedder, v, joined, cfg),  # what the blend does after its join
         "join only": lambda: joined,
         "20 rounds": lambda: rounds(v, RefineConfig(steps=20, patience=3)),
         "append only": lambda: rounds(v, RefineConfig(steps=cfg.steps, moves=("append",))),

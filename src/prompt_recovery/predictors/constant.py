@@ -18,7 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from prompt_recovery import presets
+from prompt_recovery.embed import Embedder
 from prompt_recovery.predictors.base import Context, Features, Predictor
 from prompt_recovery.search import MeanSCS, SearchConfig, search
 from prompt_recovery.search.start import central_start
@@ -40,6 +43,24 @@ class ConstantConfig:
             presets.resolve(self.text)  # an unknown preset is an error now, not at fit time
 
 
+def search_mean_prompt(
+    embedder: Embedder, targets: np.ndarray, prompts: list[str], config: ConstantConfig, show_progress: bool = False
+) -> str:
+    """The string with the highest mean |cos|^3 against ``targets`` [M, D] that the token search finds,
+    started from the ``config.start_prompts`` of ``prompts`` most central to the targets, joined."""
+    objective = MeanSCS(targets)
+    start = central_start(embedder, objective, prompts, config.start_prompts)
+    search_config = SearchConfig(
+        moves=("append", "replace", "insert"),
+        top_k=config.top_k,
+        max_added_tokens=config.max_tokens,
+        time_budget=config.search_seconds,
+        patience=config.patience,
+        show_progress=show_progress,
+    )
+    return search(embedder, objective, search_config, init=start).text
+
+
 class Constant(Predictor):
     kind = "constant"
     Config = ConstantConfig
@@ -53,19 +74,8 @@ class Constant(Predictor):
         if self.config.text:
             return
         assert train.prompt is not None
-        c = self.config
-        objective = MeanSCS(train.prompt)
         prompts = list(train.rows["rewrite_prompt"])
-        start = central_start(ctx.embedder, objective, prompts, c.start_prompts)
-        config = SearchConfig(
-            moves=("append", "replace", "insert"),
-            top_k=c.top_k,
-            max_added_tokens=c.max_tokens,
-            time_budget=c.search_seconds,
-            patience=c.patience,
-            show_progress=ctx.show_progress,
-        )
-        self.text = search(ctx.embedder, objective, config, init=start).text
+        self.text = search_mean_prompt(ctx.embedder, train.prompt, prompts, self.config, ctx.show_progress)
 
     def predict(self, rows: Features, ctx: Context, candidates: list[list[str]] | None = None) -> list[str]:
         return [self.text] * len(rows.rows)
