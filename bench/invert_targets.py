@@ -45,18 +45,30 @@ from prompt_recovery.scoring import score_prompts
 from prompt_recovery.search.batched import RefineConfig, refine
 
 
-def measure(pipeline: Pipeline, rows: pd.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
-    """Mean SCS per column of the table, and seconds per string column, on ``rows``."""
+def part_vectors(pipeline: Pipeline, f: Features) -> tuple[list[np.ndarray], list[float]]:
+    """The model's blend parts' vectors for ``f`` ([N, D] each) and today's default part weights (the
+    model may have saved others: the parts' fits do not depend on them)."""
     blend = pipeline.members["blend"]
     assert isinstance(blend, Blend)
+    return [p.predict_vectors(f, pipeline.context) for p in blend.parts], [s.weight for s in BlendConfig().parts]
+
+
+def blend_vector(parts: list[np.ndarray], weights: list[float]) -> np.ndarray:
+    """unit(sum of weight * part vector), [N, D]; summed in part order (as ``sum`` would)."""
+    total = np.zeros_like(parts[0])
+    for w, p in zip(weights, parts, strict=True):
+        total = total + w * p
+    return unit(total)
+
+
+def measure(pipeline: Pipeline, rows: pd.DataFrame) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean SCS per column of the table, and seconds per string column, on ``rows``."""
     embedder, ctx, mean = pipeline.embedder, pipeline.context, pipeline.mean_prompt
-    defaults = BlendConfig()  # the vector and its inversion at today's defaults, whatever the model saved
-    cfg = defaults.invert
-    weights = [s.weight for s in defaults.parts]
+    cfg = BlendConfig().invert
     f = Features.of(rows, embedder)
     assert f.prompt is not None
     truths = list(rows["rewrite_prompt"])
-    v = unit(sum(w * p.predict_vectors(f, ctx) for w, p in zip(weights, blend.parts, strict=True)))
+    v = blend_vector(*part_vectors(pipeline, f))
     joined = invert(embedder, v, ctx.bank, replace(cfg, steps=0), [[mean]] * len(v))
 
     def rounds(target: np.ndarray, config: RefineConfig) -> list[str]:
