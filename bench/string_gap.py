@@ -14,7 +14,12 @@ the mean prompt's embedding, every string's embedding s is split by least square
 2. strings: ``join only`` (the warm join), ``default`` (the blend's inversion: the join, then 10
    rounds toward v), each with ``plane``, ``|r|`` and ``b/a``; with ``--weights``, the default inversion
    of the vector at other part weights (retrieval, attention, MLP, bank); with ``--finetuned ADAPTER``,
-   the LLM's guesses alone and the default string with the guess appended (a concatenation ensemble).
+   the LLM's guesses alone and the default string with the guess appended (a concatenation ensemble);
+   with ``--local K``, ``join + local`` and ``default + local``: the same inversion with the ``LOCAL_OFFERED``
+   local mean prompts nearest the vector offered to the join next to the mean prompt. A local mean
+   prompt is a mean prompt searched on one cluster of the bank's prompts (k-means on their vectors, K
+   clusters, seed 0; a short search, ``LOCAL_SEARCH``): a string for an average of similar prompts,
+   which is what the blend's retrieval parts predict.
 
 The ratio in brackets is to ``default`` on the same rows.
 
@@ -39,9 +44,12 @@ from prompt_recovery.pipeline import Pipeline
 from prompt_recovery.predictors import Features
 from prompt_recovery.predictors.base import unit
 from prompt_recovery.predictors.blend import BlendConfig
+from prompt_recovery.predictors.constant import ConstantConfig, search_mean_prompt
 from prompt_recovery.predictors.invert import invert, refine_joined
 
 BETAS = (0.0, 0.5, 1.0, 2.0, 4.0)
+LOCAL_OFFERED = 4
+LOCAL_SEARCH = ConstantConfig(max_tokens=12, start_prompts=4, top_k=64, patience=3)
 
 
 def split(s: np.ndarray, v: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,11 +65,28 @@ def split(s: np.ndarray, v: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.n
     return plane, np.linalg.norm(s - plane, axis=1), ratio
 
 
+def local_means(pipeline: Pipeline, k: int) -> list[str]:
+    """One mean prompt per k-means cluster of the pipeline's bank vectors (seed 0), in cluster order."""
+    from scipy.cluster.vq import kmeans2
+
+    bank = pipeline.context.bank
+    _, labels = kmeans2(bank.vectors.astype(np.float64), k, minit="++", seed=0)
+    out = []
+    for c in range(k):
+        idx = np.flatnonzero(labels == c)
+        if len(idx):
+            texts = [bank.texts[i] for i in idx]
+            out.append(search_mean_prompt(pipeline.embedder, bank.vectors[idx], texts, LOCAL_SEARCH))
+    return out
+
+
 def mean_scs(vectors: np.ndarray, truth: np.ndarray) -> float:
     return float(scs(cosine_rows(unit(vectors), truth)).mean())
 
 
-def measure(pipeline: Pipeline, rows: pd.DataFrame, weights: list[list[float]], guesses: list[str] | None) -> dict:
+def measure(
+    pipeline: Pipeline, rows: pd.DataFrame, weights: list[list[float]], guesses: list[str] | None, local: list[str]
+) -> dict:
     """Every figure of the tables for one held-out set; see the module docstring."""
     embedder: Embedder = pipeline.embedder
     ctx, mean = pipeline.context, pipeline.mean_prompt
@@ -85,6 +110,13 @@ def measure(pipeline: Pipeline, rows: pd.DataFrame, weights: list[list[float]], 
         head = "weights " + ",".join(f"{x:g}" for x in w)
         strings[head] = invert(embedder, blend_vector(parts, w), ctx.bank, cfg, [[mean]] * len(v))
         seconds[head] = time.perf_counter() - began
+    if local:
+        began = time.perf_counter()
+        near = np.argsort(-(v @ embedder.encode(local).T), axis=1, kind="stable")[:, :LOCAL_OFFERED]
+        offered = [[mean, *(local[j] for j in row)] for row in near]
+        strings["join + local"] = invert(embedder, v, ctx.bank, replace(cfg, steps=0), offered)
+        strings["default + local"] = refine_joined(embedder, v, strings["join + local"], cfg)
+        seconds["join + default, local"] = time.perf_counter() - began
     if guesses is not None:
         strings["LLM guess"] = [g or mean for g in guesses]  # a blank guess would score 0; the pipeline falls back
         strings["default + LLM guess"] = [f"{d} {g}".strip() for d, g in zip(default, guesses, strict=True)]
@@ -119,21 +151,30 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=200, help="held-out rows per source, drawn seeded (0: all)")
     ap.add_argument("--weights", nargs="*", default=[], help="part weights to invert too, e.g. 2,1,1,2")
     ap.add_argument("--finetuned", type=Path, help="a `prompt-recovery finetune` folder: its guesses as columns")
+    ap.add_argument("--local", type=int, default=0, help="K: offer local mean prompts of K bank clusters")
+    ap.add_argument("--sources", nargs="*", help="held-out sources to score (default: all)")
     args = ap.parse_args()
     weights = [[float(x) for x in w.split(",")] for w in args.weights]
     pipeline = Pipeline.load(args.model, cache_dir=CACHE)
     for w in weights:
         if len(w) != len(BlendConfig().parts):
             raise SystemExit(f"--weights {w}: give one weight per blend part ({len(BlendConfig().parts)})")
+    local: list[str] = []
+    if args.local:
+        began = time.perf_counter()
+        local = local_means(pipeline, args.local)
+        print(f"{len(local)} local mean prompts in {time.perf_counter() - began:.0f} s", flush=True)
     results = {}
     for name, (_, all_rows) in sources(3000).items():
+        if args.sources and name not in args.sources:
+            continue
         rows = held_out(all_rows, args.limit)
         guesses = None
         if args.finetuned:
             guesses, took = fine_tuned_guesses(args.finetuned, rows, pipeline.embedder)
             print(f"{name}: {len(rows)} fine-tuned guesses in {took:.0f} s", flush=True)
         tag = f"{name} (in-source)" if name == args.train else name
-        results[tag] = got = measure(pipeline, rows, weights, guesses)
+        results[tag] = got = measure(pipeline, rows, weights, guesses, local)
         print(f"{tag}: " + ", ".join(f"{h} {s:.0f} s" for h, s in got["seconds"].items()), flush=True)
 
     print("\n| scored on | " + " | ".join(f"unit(v + {b:g} m)" for b in BETAS) + " | m alone |")
