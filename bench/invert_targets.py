@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from cross_source import CACHE, held_out, sources
 
-from prompt_recovery.metric import cosine_rows, scs
+from prompt_recovery.metric import row_scores
 from prompt_recovery.pipeline import Pipeline
 from prompt_recovery.predictors import Blend, Features
 from prompt_recovery.predictors.base import unit
@@ -88,7 +88,7 @@ def measure(pipeline: Pipeline, rows: pd.DataFrame) -> tuple[dict[str, float], d
         "input hedge": hedged,
         "mean prompt": lambda: [mean] * len(v),
     }
-    got = {"vector": float(scs(cosine_rows(v, f.prompt)).mean())}
+    got = {"vector": float(row_scores(v, f.prompt).mean())}
     seconds = {}
     for head, make in strings.items():
         began = time.perf_counter()
@@ -98,7 +98,7 @@ def measure(pipeline: Pipeline, rows: pd.DataFrame) -> tuple[dict[str, float], d
         if head == "default":  # how much of the output is the hedge
             got["holds mean"] = sum(mean in t for t in texts) / len(texts)
     pooled = np.broadcast_to(unit(v.mean(0, keepdims=True)), v.shape)
-    got["input centroid"] = float(scs(cosine_rows(pooled, f.prompt)).mean())
+    got["input centroid"] = float(row_scores(pooled, f.prompt).mean())
     return got, seconds
 
 

@@ -29,11 +29,12 @@ from cross_source import CACHE, held_out, sources
 from invert_targets import blend_vector, part_vectors
 
 from prompt_recovery.embed import Embedder
-from prompt_recovery.metric import cosine_rows, scs
+from prompt_recovery.metric import cosine_rows
 from prompt_recovery.pipeline import Pipeline
 from prompt_recovery.predictors import Features
 from prompt_recovery.predictors.blend import BlendConfig
 from prompt_recovery.predictors.invert import invert, refine_joined
+from prompt_recovery.scoring import score_prompts
 
 MAX_TOKENS = 32
 
@@ -121,10 +122,6 @@ def write(model: Inverter, ids: np.ndarray, embedder: Embedder, vectors: np.ndar
     return [embedder.tokenizer.decode([int(ids[j]) for j in row]).strip() for row in out]
 
 
-def mean_scs(embedder: Embedder, texts: list[str], truth: np.ndarray) -> float:
-    return float(scs(cosine_rows(embedder.encode(texts, use_cache=False), truth)).mean())
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, required=True, help="folder written by blend_warm.py --model")
@@ -160,16 +157,15 @@ def main() -> None:
         if args.sources and name not in args.sources:
             continue
         rows = held_out(all_rows, args.limit)
-        f = Features.of(rows, embedder)
-        assert f.prompt is not None
-        v = blend_vector(*part_vectors(pipeline, f))
+        truths = list(rows["rewrite_prompt"])
+        v = blend_vector(*part_vectors(pipeline, Features.of(rows, embedder)))
         inverted = write(model, ids, embedder, v)
         got = {"inverter alone": [s or mean for s in inverted]}
         got["join only"] = invert(embedder, v, bank, replace(cfg, steps=0), [[mean]] * len(v))
         got["join + inverter"] = invert(embedder, v, bank, replace(cfg, steps=0), [[mean, s] for s in inverted])
         got["default"] = refine_joined(embedder, v, got["join only"], cfg)
         got["default + inverter"] = refine_joined(embedder, v, got["join + inverter"], cfg)
-        score = {k: mean_scs(embedder, t, f.prompt) for k, t in got.items()}
+        score = {k: float(score_prompts(embedder, t, truths).mean()) for k, t in got.items()}
         ref = score["default"]
         tag = f"{name} (in-source)" if name == args.train else name
         print(f"| {tag} | " + " | ".join(f"{x:.4f} ({x / ref:.2f}x)" for x in score.values()) + " |", flush=True)

@@ -39,10 +39,9 @@ from cross_source import CACHE, held_out, sources
 from invert_targets import blend_vector, part_vectors
 
 from prompt_recovery.embed import Embedder
-from prompt_recovery.metric import cosine_rows, scs
+from prompt_recovery.metric import row_scores
 from prompt_recovery.pipeline import Pipeline
 from prompt_recovery.predictors import Features
-from prompt_recovery.predictors.base import unit
 from prompt_recovery.predictors.blend import BlendConfig
 from prompt_recovery.predictors.constant import ConstantConfig, search_mean_prompt
 from prompt_recovery.predictors.invert import invert, refine_joined
@@ -81,7 +80,8 @@ def local_means(pipeline: Pipeline, k: int) -> list[str]:
 
 
 def mean_scs(vectors: np.ndarray, truth: np.ndarray) -> float:
-    return float(scs(cosine_rows(unit(vectors), truth)).mean())
+    """Mean SCS of vectors [N, D] (any norm) against truth embeddings [N, D]."""
+    return float(row_scores(vectors, truth).mean())
 
 
 def measure(
