@@ -10,7 +10,11 @@ Pool: the 3rd-place team's leaderboard-matched prompt set (pedromb prompts_selec
 
 Targets: ours >= 85% of the bound and >= 2.5x the best hand-written constant.
 
-    .venv/bin/python bench/mean_prompt_quality.py [--train 2000] [--tokens 48] [--time-budget 900]
+``--with-profanity`` also searches with the word blocklist lifted (``VocabFilter(allow_profanity=True)``)
+from the same start, and prints both mean prompts' held-out scores side by side with the listed words
+each contains: what the blocklist costs.
+
+    .venv/bin/python bench/mean_prompt_quality.py [--train 2000] [--tokens 48] [--time-budget 900] [--with-profanity]
 """
 
 from __future__ import annotations
@@ -19,13 +23,15 @@ import argparse
 import json
 import random
 import time
+from dataclasses import replace
 
 import numpy as np
 from common import BANKS, require_shared
 
 from prompt_recovery.embed import load_embedder
-from prompt_recovery.search import MeanSCS, SearchConfig, search
+from prompt_recovery.search import MeanSCS, SearchConfig, VocabFilter, search
 from prompt_recovery.search.start import central_start
+from prompt_recovery.search.vocab import is_profane
 
 HAND_WRITTEN = [
     "Rewrite the text.",
@@ -55,6 +61,7 @@ def main() -> None:
     parser.add_argument("--time-budget", type=float, default=900)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="write the result JSON here")
+    parser.add_argument("--with-profanity", action="store_true", help="also search with the word blocklist lifted")
     args = parser.parse_args()
 
     pool = sorted(
@@ -98,6 +105,20 @@ def main() -> None:
     print(f"{bound / hand[best_hand]:.2f}x, the most any constant string could reach on these held-out prompts")
     print(f"ours / median hand-written: {ours / float(np.median(hand)):.2f}x")
     print(f"mean prompt ({len(result.tokens)} tokens, stopped: {result.stopped}): {result.text!r}")
+    if args.with_profanity:
+        t0 = time.perf_counter()
+        lifted = search(embedder, train_obj, replace(cfg, vocab=VocabFilter(allow_profanity=True)), init=start)
+        lifted_seconds = time.perf_counter() - t0
+        theirs = float(held_obj.score(embedder.encode([lifted.text]))[0])
+        print("\n| word blocklist | held-out mean SCS | train objective | seconds | listed words in the mean prompt |")
+        print("|---|---|---|---|---|")
+        for head, res, score, secs in (
+            ("on (default)", result, ours, seconds),
+            ("lifted", lifted, theirs, lifted_seconds),
+        ):
+            words = sorted({w for w in res.text.replace(".", " ").replace(",", " ").split() if is_profane(w)})
+            print(f"| {head} | {score:.4f} | {res.objective:.4f} | {secs:.0f} | {', '.join(words) or '-'} |")
+        print(f"blocklist on / lifted: {ours / theirs:.3f}x; lifted mean prompt: {lifted.text!r}")
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(

@@ -75,6 +75,20 @@ def test_allowed_vocabulary_has_no_special_tokens(emb, tiny_t5_dir):
     assert not hf_allowed & {0, 1, 2}
 
 
+def test_profane_pieces_are_left_out_unless_allowed(emb):
+    tok = emb.tokenizer
+    blocked, allowed = (
+        set(allowed_token_ids(tok).tolist()),
+        set(allowed_token_ids(tok, VocabFilter(allow_profanity=True)).tolist()),
+    )
+    hell, the = tok.encode_plain("hell"), tok.encode_plain("the")
+    assert len(hell) == 1 and hell[0] in allowed and hell[0] not in blocked
+    assert the[0] in blocked  # an ordinary word stays
+    gone = {tok.decode([i]).strip().lower() for i in allowed - blocked}
+    assert {"hell", "kill", "dick"} <= gone and not gone & {"class", "assess", "the"}
+    assert 0 < len(allowed - blocked) < 0.01 * len(allowed)  # the list is small against the vocabulary
+
+
 def test_results_never_contain_special_tokens_even_when_the_target_does(tiny_t5_dir, tmp_path):
     hf = load_embedder(str(tiny_t5_dir), tokenization="hf")
     target = TargetSCS(hf.encode(["</s> <pad> </s> <extra_id_0>"])[0])

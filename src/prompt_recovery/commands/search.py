@@ -28,6 +28,9 @@ TargetsOpt = Annotated[
 ColumnOpt = Annotated[str, typer.Option(help="Column holding the prompts when --targets is a table.")]
 AsciiOpt = Annotated[bool, typer.Option("--ascii-only", help="Only ASCII alphabetic tokens.")]
 VocabLimitOpt = Annotated[int | None, typer.Option(help="Only the first N allowed token ids.")]
+ProfanityOpt = Annotated[
+    bool, typer.Option("--allow-profanity", help="Also use tokens on better-profanity's word list (off: never).")
+]
 
 
 @app.command("mean-prompt")
@@ -55,6 +58,7 @@ def mean_prompt(
     patience: Annotated[int, typer.Option(help="Stop after this many steps without a new best.")] = 6,
     ascii_only: AsciiOpt = False,
     vocab_limit: VocabLimitOpt = None,
+    allow_profanity: ProfanityOpt = False,
     weights: Annotated[
         Path | None, typer.Option(help="Target weights (id, weight) from calibrate; --targets must have an id column.")
     ] = None,
@@ -96,7 +100,7 @@ def mean_prompt(
                 max_added_tokens=max_tokens,
                 time_budget=time_budget,
                 patience=patience,
-                vocab=VocabFilter(ascii_alpha_only=ascii_only, limit=vocab_limit),
+                vocab=VocabFilter(ascii_alpha_only=ascii_only, limit=vocab_limit, allow_profanity=allow_profanity),
                 checkpoint=None if checkpoint is None else str(checkpoint),
                 show_progress=show_progress(),
             )
@@ -133,6 +137,7 @@ def attractors(
     top: Annotated[int, typer.Option(help="How many tokens to list.")] = 20,
     ascii_only: AsciiOpt = False,
     vocab_limit: VocabLimitOpt = None,
+    allow_profanity: ProfanityOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead of a table.")] = False,
     cache_dir: CacheOpt = DEFAULT_CACHE,
     no_cache: NoCacheOpt = False,
@@ -154,7 +159,7 @@ def attractors(
             embedder,
             objective,
             repeats=repeats,
-            vocab=VocabFilter(ascii_alpha_only=ascii_only, limit=vocab_limit),
+            vocab=VocabFilter(ascii_alpha_only=ascii_only, limit=vocab_limit, allow_profanity=allow_profanity),
             top=top,
             show_progress=show_progress(),
         )
