@@ -21,7 +21,7 @@ import argparse
 import time
 from pathlib import Path
 
-from cross_source import CACHE, held_out, sources
+from cross_source import CACHE, held_out_sets, sources
 
 from prompt_recovery.metric import cosine_rows, scs, summarize
 from prompt_recovery.pipeline import Pipeline, PipelineConfig, train
@@ -41,11 +41,10 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=200, help="held-out rows per source, drawn seeded (0: all)")
     ap.add_argument("weights", nargs="+", type=float, help="weights of the bank part")
     args = ap.parse_args()
-    data = sources(3000)
     if not args.model.exists():
         start = time.perf_counter()
         config = PipelineConfig.from_doc({"member": [{"kind": "constant"}, {"kind": "blend"}]})
-        train(data[args.train][0], config, cache_dir=CACHE).save(args.model)
+        train(sources(3000)[args.train][0], config, cache_dir=CACHE).save(args.model)
         print(f"trained on {args.train} in {time.perf_counter() - start:.0f}s")
     pipeline = Pipeline.load(args.model, cache_dir=CACHE)
     blend = pipeline.members["blend"]
@@ -55,8 +54,7 @@ def main() -> None:
     print(f"mean prompt: {pipeline.mean_prompt!r}")
     print("| scored on | bank part weight | vector SCS | string SCS, cold | 95% CI | string SCS, warm | 95% CI |")
     print("|---|---|---|---|---|---|---|")
-    for name, (_, all_rows) in data.items():
-        rows = held_out(all_rows, args.limit)
+    for tag, rows in held_out_sets(args.train, args.limit):
         f = Features.of(rows, embedder)
         assert f.prompt is not None
         parts = [p.predict_vectors(f, ctx) for p in blend.parts]  # once for every W
@@ -69,7 +67,6 @@ def main() -> None:
             cold = summarize(score_prompts(embedder, invert(embedder, vectors, ctx.bank, cfg), truths))
             warm = summarize(score_prompts(embedder, invert(embedder, vectors, ctx.bank, cfg, extra), truths))
             vec = scs(cosine_rows(vectors, f.prompt)).mean()
-            tag = f"{name} (in-source)" if name == args.train else name
             print(
                 f"| {tag} | {w:g} | {vec:.4f} | {cold.mean:.4f} | {cold.ci_low:.4f}-{cold.ci_high:.4f} "
                 f"| {warm.mean:.4f} | {warm.ci_low:.4f}-{warm.ci_high:.4f} |",

@@ -36,7 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,16 @@ def held_out(rows: pd.DataFrame, limit: int) -> pd.DataFrame:
     if limit and len(rows) > limit:
         rows = rows.sample(n=limit, random_state=0)
     return rows.reset_index(drop=True)
+
+
+def held_out_sets(train: str, limit: int, only: Sequence[str] | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(tag, held-out rows) for every source of ``sources`` in order, or those named in ``only``: the
+    rows ``held_out`` draws, the tag the source's name with " (in-source)" when it is ``train``.
+    Example: ``held_out_sets("corpus", 200)`` yields ("corpus (in-source)", 200 rows), ("stylerec", ...),
+    ("gpt35", ...)."""
+    for name, (_, rows) in sources(3000).items():
+        if not only or name in only:
+            yield (f"{name} (in-source)" if name == train else name), held_out(rows, limit)
 
 
 def cells(

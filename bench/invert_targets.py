@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from cross_source import CACHE, held_out, sources
+from cross_source import CACHE, held_out_sets
 
 from prompt_recovery.metric import row_scores
 from prompt_recovery.pipeline import Pipeline
@@ -113,9 +113,8 @@ def main() -> None:
     heads += ["mean prompt", "input centroid"]
     print("| scored on | " + " | ".join(heads) + " | default holds the mean prompt |")
     print("|---|" + "---|" * (len(heads) + 1))
-    for name, (_, all_rows) in sources(3000).items():
-        got, seconds = measure(pipeline, held_out(all_rows, args.limit))
-        tag = f"{name} (in-source)" if name == args.train else name
+    for tag, rows in held_out_sets(args.train, args.limit):
+        got, seconds = measure(pipeline, rows)
         cells = [f"{got[h]:.4f} ({got[h] / got['default']:.2f}x)" for h in heads]
         print(f"| {tag} | " + " | ".join(cells) + f" | {got['holds mean']:.0%} |", flush=True)
         print("  seconds: " + ", ".join(f"{h} {s:.0f}" for h, s in seconds.items()), flush=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from cross_source import CACHE, held_out, sources
+from cross_source import CACHE, held_out_sets
 from invert_targets import blend_vector, part_vectors
 
 from prompt_recovery.embed import Embedder
@@ -153,10 +153,7 @@ def main() -> None:
     cfg = BlendConfig().invert
     print("\n| scored on | inverter alone | join only | join + inverter | default | default + inverter |")
     print("|---|---|---|---|---|---|")
-    for name, (_, all_rows) in sources(3000).items():
-        if args.sources and name not in args.sources:
-            continue
-        rows = held_out(all_rows, args.limit)
+    for tag, rows in held_out_sets(args.train, args.limit, args.sources):
         truths = list(rows["rewrite_prompt"])
         v = blend_vector(*part_vectors(pipeline, Features.of(rows, embedder)))
         inverted = write(model, ids, embedder, v)
@@ -167,7 +164,6 @@ def main() -> None:
         got["default + inverter"] = refine_joined(embedder, v, got["join + inverter"], cfg)
         score = {k: float(score_prompts(embedder, t, truths).mean()) for k, t in got.items()}
         ref = score["default"]
-        tag = f"{name} (in-source)" if name == args.train else name
         print(f"| {tag} | " + " | ".join(f"{x:.4f} ({x / ref:.2f}x)" for x in score.values()) + " |", flush=True)
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from cross_source import CACHE, held_out, sources
+from cross_source import CACHE, held_out_sets
 from invert_targets import blend_vector, part_vectors
 
 from prompt_recovery.embed import Embedder
@@ -173,15 +173,11 @@ def main() -> None:
         local = local_means(pipeline, args.local)
         print(f"{len(local)} local mean prompts in {time.perf_counter() - began:.0f} s", flush=True)
     results = {}
-    for name, (_, all_rows) in sources(3000).items():
-        if args.sources and name not in args.sources:
-            continue
-        rows = held_out(all_rows, args.limit)
+    for tag, rows in held_out_sets(args.train, args.limit, args.sources):
         guesses = None
         if args.finetuned:
             guesses, took = fine_tuned_guesses(args.finetuned, rows, pipeline.embedder)
-            print(f"{name}: {len(rows)} fine-tuned guesses in {took:.0f} s", flush=True)
-        tag = f"{name} (in-source)" if name == args.train else name
+            print(f"{tag}: {len(rows)} fine-tuned guesses in {took:.0f} s", flush=True)
         results[tag] = got = measure(pipeline, rows, weights, guesses, local)
         print(f"{tag}: " + ", ".join(f"{h} {s:.0f} s" for h, s in got["seconds"].items()), flush=True)
 
