@@ -1,7 +1,8 @@
 """Quality of a searched mean prompt on held-out prompts (issue 3, item 7), with the packaged MiniLM.
 
 Pool: the 3rd-place team's leaderboard-matched prompt set (pedromb prompts_selected_new_07.json,
-5,104 prompts) from ../shared. A seeded split holds out 1,000 prompts; the mean prompt is searched on
+5,104 prompts) from ../shared, or with ``--pool osyuksel`` the packaged osyuksel bank (9,205 prompts).
+A seeded split holds out 1,000 prompts; the mean prompt is searched on
 (a sample of) the rest. On the held-out prompts we report:
 
 - the best of a list of hand-written constant prompts (chosen on the held-out set itself: generous);
@@ -28,6 +29,7 @@ from dataclasses import replace
 import numpy as np
 from common import BANKS, require_shared
 
+from prompt_recovery.banks import read_bank
 from prompt_recovery.embed import load_embedder
 from prompt_recovery.search import MeanSCS, SearchConfig, VocabFilter, search
 from prompt_recovery.search.start import central_start
@@ -61,12 +63,17 @@ def main() -> None:
     parser.add_argument("--time-budget", type=float, default=900)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="write the result JSON here")
+    parser.add_argument(
+        "--pool", choices=["pedromb", "osyuksel"], default="pedromb", help="pedromb (../shared) or the packaged bank"
+    )
     parser.add_argument("--with-profanity", action="store_true", help="also search with the word blocklist lifted")
     args = parser.parse_args()
 
-    pool = sorted(
-        {p.strip() for p in json.loads(require_shared(BANKS / "pedromb/prompts_selected_new_07.json").read_text())}
-    )
+    if args.pool == "pedromb":
+        texts = json.loads(require_shared(BANKS / "pedromb/prompts_selected_new_07.json").read_text())
+    else:
+        texts = read_bank(args.pool)  # packaged: runs without ../shared
+    pool = sorted({p.strip() for p in texts})
     random.Random(args.seed).shuffle(pool)
     heldout, train = pool[: args.heldout], pool[args.heldout :][: args.train]
 
@@ -92,7 +99,7 @@ def main() -> None:
     ours = float(held_obj.score(embedder.encode([result.text]))[0])
     start_score = float(held_obj.score(embedder.encode([start]))[0])
 
-    print(f"pool {len(pool)} prompts: train {len(train)}, held-out {len(heldout)}; MiniLM")
+    print(f"pool {args.pool}, {len(pool)} prompts: train {len(train)}, held-out {len(heldout)}; MiniLM")
     print("| on held-out prompts | mean SCS |")
     print("|---|---|")
     for text, value in sorted(zip(HAND_WRITTEN, hand, strict=True), key=lambda x: x[1]):

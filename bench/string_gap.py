@@ -23,7 +23,8 @@ the mean prompt's embedding, every string's embedding s is split by least square
 
 ``oracle`` is a ceiling, not a predictor: each row takes whichever of the mean prompt, ``join only`` and
 ``default`` scores best against its true prompt, so no rule choosing among those three strings per
-row can score above it. The ratio in brackets is to ``default`` on the same rows.
+row can score above it; the ``nearest unit(v + beta m)`` rows are such rules, taking the string whose
+embedding is nearest that hedged vector. The ratio in brackets is to ``default`` on the same rows.
 
     .venv/bin/python bench/string_gap.py --model /tmp/blend-warm/corpus --train corpus --weights 2,1,1,2
 """
@@ -51,6 +52,7 @@ from prompt_recovery.predictors.invert import invert, refine_joined
 BETAS = (0.0, 0.5, 1.0, 2.0, 4.0)
 LOCAL_OFFERED = 4
 ORACLE_OF = ("join only", "default")  # with the mean prompt: the strings the oracle row picks among
+SELECT_BETAS = (0.0, 0.5, 1.0)
 LOCAL_SEARCH = ConstantConfig(max_tokens=12, start_prompts=4, top_k=64, patience=3)
 
 
@@ -124,11 +126,11 @@ def measure(
         strings["LLM guess"] = [g or mean for g in guesses]  # a blank guess would score 0; the pipeline falls back
         strings["default + LLM guess"] = [f"{d} {g}".strip() for d, g in zip(default, guesses, strict=True)]
     got["strings"] = {}
-    per_row = [row_scores(np.broadcast_to(m, v.shape), truth)]  # the mean prompt's string is m
+    choices = [np.broadcast_to(m, v.shape)]  # the mean prompt's string is m
     for head, texts in strings.items():
         s = embedder.encode(texts, use_cache=False)
         if head in ORACLE_OF:
-            per_row.append(row_scores(s, truth))
+            choices.append(s)
         plane, off, ratio = split(s, v, m)
         got["strings"][head] = {
             "scs": mean_scs(s, truth),
@@ -136,8 +138,16 @@ def measure(
             "off": float(off.mean()),
             "b/a": float(np.median(ratio)),
         }
+    per_row = np.stack([row_scores(c, truth) for c in choices])  # [strings, N]
     # A ceiling, not a predictor: the truth picks each row's best string.
-    got["oracle"] = float(np.max(per_row, axis=0).mean())
+    got["oracle"] = float(per_row.max(axis=0).mean())
+    # Rules without the truth: each row's string nearest unit(v + beta m) (first on a tie).
+    got["nearest"] = {}
+    for beta in SELECT_BETAS:
+        target = v + beta * m
+        target = target / np.linalg.norm(target, axis=1, keepdims=True)
+        cos = np.stack([(c / np.linalg.norm(c, axis=1, keepdims=True) * target).sum(axis=1) for c in choices])
+        got["nearest"][beta] = float(per_row[cos.argmax(axis=0), np.arange(len(v))].mean())
     got["seconds"] = seconds
     return got
 
@@ -194,6 +204,8 @@ def main() -> None:
         for head, x in got["strings"].items():
             score, plane = f"{x['scs']:.4f} ({x['scs'] / ref:.2f}x)", f"{x['plane']:.4f} ({x['plane'] / ref:.2f}x)"
             print(f"| {tag} | {head} | {score} | {plane} | {x['off']:.3f} | {x['b/a']:.2f} |")
+        for beta, x in got["nearest"].items():
+            print(f"| {tag} | of those three, the nearest unit(v + {beta:g} m) | {x:.4f} ({x / ref:.2f}x) | | | |")
         x = got["oracle"]
         print(
             f"| {tag} | oracle: each row's best of mean prompt, join only, default | {x:.4f} ({x / ref:.2f}x) | | | |"
