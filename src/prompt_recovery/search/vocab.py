@@ -9,10 +9,11 @@ token's id comes back when its decoded text is tokenized again, so a chosen toke
 the string is re-tokenized), only Latin-script letters, only ASCII letters, only the first N.
 
 The list is matched against the whole piece, lower-cased, without its WordPiece "##" or SentencePiece
-"▁" mark: "##ass" is blocked, "class" is not. Words the search spells from several pieces are not
-caught.
+"▁" mark: "##ass" is blocked, "class" is not. The pipeline's searches (the mean prompt, the blend's
+refinement) use the default filter; only the ``mean-prompt`` and ``attractors`` commands can lift it.
+Words the search spells from several pieces are not caught.
 
-Example (T5): "▁the" and "lucrarea" are allowed; "</s>", "<pad>", "<extra_id_3>" never are, nor "▁nazi"
+Example (T5): "▁the" and "lucrarea" are allowed; "</s>", "<pad>", "<extra_id_3>" never are, nor "▁hell"
 unless ``allow_profanity``.
 """
 
