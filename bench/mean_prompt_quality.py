@@ -117,13 +117,13 @@ def main() -> None:
         lifted = search(embedder, train_obj, replace(cfg, vocab=VocabFilter(allow_profanity=True)), init=start)
         lifted_seconds = time.perf_counter() - t0
         theirs = float(held_obj.score(embedder.encode([lifted.text]))[0])
-        print("\n| word blocklist | held-out mean SCS | train objective | seconds | listed words in the mean prompt |")
+        print("\n| word blocklist | held-out mean SCS | train objective | seconds | listed pieces in the mean prompt |")
         print("|---|---|---|---|---|")
         for head, res, score, secs in (
             ("on (default)", result, ours, seconds),
             ("lifted", lifted, theirs, lifted_seconds),
         ):
-            words = sorted({w for w in res.text.replace(".", " ").replace(",", " ").split() if is_profane(w)})
+            words = sorted({t for t in res.tokens if is_profane(t)})  # the pieces the blocklist judges
             print(f"| {head} | {score:.4f} | {res.objective:.4f} | {secs:.0f} | {', '.join(words) or '-'} |")
         print(f"blocklist on / lifted: {ours / theirs:.3f}x; lifted mean prompt: {lifted.text!r}")
     if args.out:

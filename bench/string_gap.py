@@ -42,7 +42,7 @@ from cross_source import CACHE, held_out_sets
 from invert_targets import blend_vector, part_vectors
 
 from prompt_recovery.embed import Embedder
-from prompt_recovery.metric import row_scores
+from prompt_recovery.metric import cosine_rows, row_scores
 from prompt_recovery.pipeline import Pipeline
 from prompt_recovery.predictors import Features
 from prompt_recovery.predictors.blend import BlendConfig
@@ -144,9 +144,7 @@ def measure(
     # Rules without the truth: each row's string nearest unit(v + beta m) (first on a tie).
     got["nearest"] = {}
     for beta in SELECT_BETAS:
-        target = v + beta * m
-        target = target / np.linalg.norm(target, axis=1, keepdims=True)
-        cos = np.stack([(c / np.linalg.norm(c, axis=1, keepdims=True) * target).sum(axis=1) for c in choices])
+        cos = np.stack([cosine_rows(c, v + beta * m) for c in choices])  # [strings, N]
         got["nearest"][beta] = float(per_row[cos.argmax(axis=0), np.arange(len(v))].mean())
     got["seconds"] = seconds
     return got
