@@ -52,7 +52,11 @@ import numpy as np
 import pandas as pd
 
 from prompt_recovery import banks
-from prompt_recovery.config import from_table
+from prompt_recovery.chooser import Choice, Chooser, ChooserConfig
+from prompt_recovery.chooser.pool import Pool
+from prompt_recovery.chooser import stage as chooser_stage
+from prompt_recovery.config import from_table, to_table
+from prompt_recovery.decency import clean
 from prompt_recovery.data import atomic_path, write_text_atomic
 from prompt_recovery.embed import Embedder, load_embedder
 from prompt_recovery.errors import ConfigError, ModelError, PromptRecoveryError
@@ -74,6 +78,7 @@ from prompt_recovery.scoring import score_prompts
 logger = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 FALLBACK = "Rewrite the following text in a different style."
+RESERVED = ("joined", "readable", "ensemble", "bank", "chooser", "pipeline")  # not member names: outputs and files use them
 REFIT_SHARE = 0.1  # refit = "auto": refit when the validation part holds more than this share of the rows
 DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
     {"kind": "constant"},
@@ -100,6 +105,9 @@ class PipelineSettings:
     refit: Literal["auto", "always", "never"] = "auto"
     suffix: str = ""
     seed: int = 0
+    # the learned reranker and gate over each row's candidate pool (chooser/); trained on the
+    # validation rows, so off when validation is skipped
+    chooser: ChooserConfig = field(default_factory=ChooserConfig)
 
     def __post_init__(self) -> None:
         if not 0 <= self.validation_fraction < 1:
@@ -167,6 +175,8 @@ def build_members(tables: list[dict[str, Any]], where: str = "") -> dict[str, Pr
         base = spec.pop("name", None) or kind
         if not isinstance(base, str):
             raise ConfigError(f"{where}member {i}: name must be text, got {base!r}")
+        if base in RESERVED:
+            raise ConfigError(f"{where}member {i}: the name {base!r} is reserved; choose another (not {', '.join(RESERVED)})")
         seen[base] = seen.get(base, 0) + 1
         name = base if seen[base] == 1 else f"{base}{seen[base]}"
         members[name] = PREDICTORS[kind].from_table(spec, f"{where}member {i} ({kind})")
@@ -181,6 +191,7 @@ class Pipeline:
     members: dict[str, Predictor]
     order: list[str]  # members joined, in order, for the ensemble
     validation: dict[str, float] = field(default_factory=dict)  # mean score per member and the ensemble
+    chooser: Chooser | None = None  # the trained reranker and gate (None: the join is the prediction)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per training stage (not saved)
 
     @property
@@ -228,16 +239,19 @@ class Pipeline:
         return joined
 
     def predict(self, rows: pd.DataFrame, every_member: bool = False) -> tuple[list[str], dict[str, list[str]]]:
-        """Ensemble predictions for ``rows`` and the member outputs computed on the way.
+        """Predictions for ``rows`` and the member outputs computed on the way.
 
         Only the ensemble's members run, unless ``every_member``. Rows for which every ensemble member
         came back blank fall back to the other members in order of their validation score, each run
-        only on the rows still blank, then the mean prompt, then ``FALLBACK``.
+        only on the rows still blank, then the mean prompt, then ``FALLBACK``. With a trained chooser
+        the members' join is one candidate of each row's pool and the chooser's string is the
+        prediction; the outputs then also hold ``joined`` (the join) and ``readable`` (the chosen
+        prompt a person wrote). No prediction holds a profane word (``decency.clean``).
         """
         features = Features.of(rows, self.embedder)
         if every_member:
             outputs = self.member_outputs(features)
-            return self.combine(outputs), outputs
+            return self._finish(features, outputs, self.order, self.combine(outputs))
         outputs = self.member_outputs(features, list(self.order))
         n = len(rows)
         blank = [i for i in range(n) if not any(outputs[name][i] for name in self.order)]
@@ -254,7 +268,34 @@ class Pipeline:
                 outputs[name][i] = text
             blank = [i for i in blank if not outputs[name][i]]
         order = [*self.order, *(name for name in spare if name in outputs)]
-        return self.combine(outputs, order), outputs
+        return self._finish(features, outputs, order, self.combine(outputs, order))
+
+    def choose(
+        self, features: Features, outputs: dict[str, list[str]], order: list[str], joined: list[str]
+    ) -> tuple[Choice, Pool]:
+        """The trained chooser's choice for ``features``' rows given the members' ``outputs``, the
+        ensemble ``order`` and the members' join, and the candidate pools it chose from."""
+        if self.chooser is None:
+            raise PromptRecoveryError("this pipeline has no trained chooser")
+        row_ctx, extras = chooser_stage.inputs(
+            self.context, features, self.members, outputs, order, joined, self.mean_prompt
+        )
+        pool = self.chooser.pool(row_ctx, self.bank, extras, chooser_stage.decent_mask(self.bank))
+        return self.chooser.choose(row_ctx, pool, self.mean_prompt), pool
+
+    def _finish(
+        self, features: Features, outputs: dict[str, list[str]], order: list[str], joined: list[str]
+    ) -> tuple[list[str], dict[str, list[str]]]:
+        """The chooser's strings (when trained) or the join, cleaned of profanity, never blank."""
+        texts = joined
+        if self.chooser is not None:
+            choice, _ = self.choose(features, outputs, order, joined)
+            outputs = {**outputs, "joined": joined, "readable": [clean(t) for t in choice.readable]}
+            texts = choice.text
+            if self.settings.suffix:
+                texts = [f"{t} {self.settings.suffix}" for t in texts]
+        fallback = clean(self.mean_prompt) or FALLBACK
+        return [clean(t) or fallback for t in texts], outputs
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:
@@ -262,11 +303,14 @@ class Pipeline:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         _save_arrays(folder / "bank.npz", {"vectors": self.bank.vectors})
+        if self.chooser is not None:
+            write_text_atomic(folder / "chooser.json", json.dumps(self.chooser.to_doc()))
         for name, member in self.members.items():
             _save_arrays(folder / f"{name}.npz", member.arrays())
         doc = {
             "format_version": FORMAT_VERSION,
-            "settings": self.settings.__dict__,
+            "settings": to_table(self.settings),
+            "chooser": self.chooser is not None,
             "embedder": self.embedder.identity,
             "bank": self.bank.texts,
             "members": {
@@ -327,7 +371,20 @@ class Pipeline:
             members[name] = member
         if not set(order) <= set(members):
             raise ModelError(f"{meta}: the ensemble order names unknown members {order}. {retrain}")
-        return cls(settings, embedder, PromptBank(bank_texts, bank_vectors), members, order, validation)
+        chooser = None
+        if doc.get("chooser"):
+            path = folder / "chooser.json"
+            if not path.is_file():
+                raise ModelError(f"{path}: missing from the model folder. {retrain}")
+            try:
+                chooser_doc = json.loads(path.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ModelError(f"{path}: damaged ({exc}). {retrain}") from None
+            if not isinstance(chooser_doc, dict):
+                raise ModelError(f"{path}: damaged (not a JSON object). {retrain}")
+            chooser = Chooser.from_doc(chooser_doc, str(path))
+        bank = PromptBank(bank_texts, bank_vectors)
+        return cls(settings, embedder, bank, members, order, validation, chooser)
 
 
 def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -422,6 +479,7 @@ def train(
 
     chosen: list[str] = []
     scores: dict[str, float] = {}
+    chooser: Chooser | None = None
     refit = n_val < 5 or s.refit == "always" or (s.refit == "auto" and n_val > REFIT_SHARE * len(rows))
     if n_val >= 5:
         members = build_members(config.members)
@@ -442,6 +500,19 @@ def train(
         chosen, scores["ensemble"] = choose_ensemble(scores, mean_score, names)
         logger.info("validation scores %s; ensemble order %s", scores, chosen)
         lap("validation")
+        if s.chooser.enabled and n_val >= s.chooser.min_rows:
+            chooser = Chooser(s.chooser)
+            joined = probe.combine(outputs, chosen)
+            row_ctx, extras = chooser_stage.inputs(ctx, val_f, members, outputs, chosen, joined, probe.mean_prompt)
+            assert val_f.prompt is not None
+            report = chooser.fit(
+                embedder, row_ctx, ctx.bank, extras, truths, val_f.prompt, probe.mean_prompt,
+                chooser_stage.decent_mask(ctx.bank),
+            )
+            scores.update({"chooser:oracle": report.oracle, "chooser:top": report.top, "chooser": report.gated})
+            lap("chooser")
+        elif s.chooser.enabled:
+            logger.warning("chooser skipped: %d validation rows (< %d)", n_val, s.chooser.min_rows)
     else:
         logger.warning(
             "validation skipped: %d validation rows (< 5); every member joins the ensemble. "
@@ -457,7 +528,7 @@ def train(
         # the members fitted on the train part stay; the validation rows' prompts join the bank
         # after it (positions kept: trained retrieval members index into the bank)
         ctx = Context(embedder, _bank_of(val_f, None, start=ctx.bank), show_progress)
-    pipeline = Pipeline(s, embedder, ctx.bank, members, chosen or list(members), scores)
+    pipeline = Pipeline(s, embedder, ctx.bank, members, chosen or list(members), scores, chooser)
     pipeline.timings = timings
     return pipeline
 

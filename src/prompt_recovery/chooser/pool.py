@@ -1,0 +1,109 @@
+"""Each row's candidate pool: bank prompts found by several queries, plus the pipeline's own strings.
+
+Per row, in this order (earlier candidates win a de-duplication):
+
+1. ``extras``: strings the pipeline already has for the row: the members' join, each member's own
+   string, the mean prompt (origins ``joined``, ``member``, ``llm`` for LLM members, ``mean``);
+2. for each query vector [N, D] (the edit direction, the rewritten text, the added words, each vector
+   member's prediction), the ``k`` bank prompts nearest it (``nearest_rows``: ties to the earlier bank
+   row), origin ``bank``.
+
+A candidate within cosine ``dedupe`` of one kept earlier is merged into it (its origins and ranks are
+added to the kept one's). Profane bank prompts (``decency``) never enter.
+
+Shapes: ``texts[i]`` has C_i strings, ``vectors[i]`` is [C_i, D] float32 (unit), ``origin[i]`` is
+[C_i, len(ORIGINS)] 0/1, ``ranks[i]`` is [C_i, Q]: 1 + the rank under query q, 0 when q did not
+retrieve the candidate.
+
+Example: one row, extras [("mean", ["Make it better"])], one query whose 2 nearest bank prompts are
+"Make it formal" and "Make it better" -> texts [["Make it better", "Make it formal"]], the first with
+origin mean and bank, ranks [[2], [1]].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from prompt_recovery.predictors.bank import PromptBank
+from prompt_recovery.predictors.base import nearest_rows
+
+ORIGINS = ("bank", "joined", "member", "llm", "mean")
+
+
+@dataclass
+class Extra:
+    """One string per row from the pipeline (blank: none for that row) and its vectors [N, D]."""
+
+    origin: str
+    texts: list[str]
+    vectors: np.ndarray
+
+
+@dataclass
+class Pool:
+    texts: list[list[str]]
+    vectors: list[np.ndarray]
+    origin: list[np.ndarray]
+    ranks: list[np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def sizes(self) -> list[int]:
+        return [len(t) for t in self.texts]
+
+
+def build_pool(
+    queries: Sequence[np.ndarray],
+    bank: PromptBank,
+    extras: Sequence[Extra],
+    k: int,
+    dedupe: float,
+    allowed: np.ndarray | None = None,
+) -> Pool:
+    """The pools of N rows. ``allowed`` [B] bool masks bank rows that may enter (default: all)."""
+    n = len(queries[0]) if queries else len(extras[0].texts)
+    keys = bank.vectors
+    index = np.arange(len(bank))
+    if allowed is not None:
+        keys, index = keys[allowed], index[allowed]
+    found = [nearest_rows(q, keys, min(k, len(keys))) if len(keys) else np.zeros((n, 0), int) for q in queries]
+    pool = Pool([], [], [], [])
+    for i in range(n):
+        texts: list[str] = []
+        vecs: list[np.ndarray] = []
+        origin: list[np.ndarray] = []
+        ranks: list[np.ndarray] = []
+
+        def add(text: str, vec: np.ndarray, kind: str, q: int = -1, r: int = 0) -> None:
+            flags = np.zeros(len(ORIGINS), np.float32)
+            flags[ORIGINS.index(kind)] = 1
+            rank = np.zeros(len(queries), np.float32)
+            if q >= 0:
+                rank[q] = r + 1
+            if vecs:
+                sims = np.stack(vecs) @ vec
+                j = int(np.argmax(sims))
+                if sims[j] >= dedupe:
+                    origin[j] = np.maximum(origin[j], flags)
+                    ranks[j] = np.where(ranks[j] == 0, rank, np.minimum(ranks[j], np.where(rank == 0, np.inf, rank)))
+                    return
+            texts.append(text)
+            vecs.append(vec)
+            origin.append(flags)
+            ranks.append(rank)
+
+        for extra in extras:
+            if extra.texts[i]:
+                add(extra.texts[i], extra.vectors[i], extra.origin)
+        for q, top in enumerate(found):
+            for r, j in enumerate(top[i]):
+                add(bank.texts[index[j]], keys[j], "bank", q, r)
+        pool.texts.append(texts)
+        pool.vectors.append(np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, bank.vectors.shape[1]), np.float32))
+        pool.origin.append(np.stack(origin) if origin else np.zeros((0, len(ORIGINS)), np.float32))
+        pool.ranks.append(np.stack(ranks) if ranks else np.zeros((0, len(queries)), np.float32))
+    return pool
