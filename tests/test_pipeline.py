@@ -121,7 +121,7 @@ def test_commands_end_to_end(tmp_path):
     res = runner.invoke(app, ["evaluate", str(data), "--model", str(model), "--json", *cache])
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)["predictors"]
-    assert set(report) == {"constant", "retrieval", "regression", "ensemble"}
+    assert set(report) == {"constant", "retrieval", "regression", "readable", "ensemble"}
     # weights: 3 on rows 0-1, 1 on rows 2-4, 0 elsewhere; the weighted mean must be exactly that of
     # the per-row scores (rows with distinct truths, so it differs from the plain mean)
     weights = tmp_path / "w.csv"
@@ -269,7 +269,8 @@ def test_predict_runs_only_the_ensemble_and_falls_back_member_by_member(pipeline
     monkeypatch.setattr(pipeline, "order", ["regression"])
     monkeypatch.setattr(pipeline, "validation", {"retrieval": 0.5, "regression": 0.4, "constant": 0.1})
     preds, outputs = pipeline.predict(rows)
-    assert ran == ["regression"] and set(outputs) == {"regression"}  # the mean prompt is a string, not a run
+    # the mean prompt is a string, not a run; "readable" is the plain prompt beside each prediction
+    assert ran == ["regression"] and set(outputs) == {"regression", "readable"}
     # regression blank on rows 1 and 3: retrieval (best validation score) fills exactly those rows
     blanks = {1, 3}
     ran.clear()
@@ -312,3 +313,31 @@ def test_warm_start_offers_the_mean_prompt_whichever_members_run(pipeline, monke
     pipeline.predict(rows, every_member=True)
     assert seen[-1] is None
     assert isinstance(member, Regression)
+
+
+def test_chooser_stage_trains_saves_loads_and_never_writes_profanity(tmp_path, monkeypatch):
+    doc = {"validation_fraction": 0.5, "chooser": {"min_rows": 4, "trees": 20, "min_rows_in_leaf": 5}}
+    config = PipelineConfig.from_doc({**doc, "member": [dict(m) for m in FAST]})
+    trained = train(labelled(), config, cache_dir=str(tmp_path / "cache"))
+    assert trained.chooser is not None and {"chooser", "chooser:oracle"} <= set(trained.validation)
+    trained.save(tmp_path / "m")
+    loaded = Pipeline.load(tmp_path / "m", cache_dir=str(tmp_path / "cache"))
+    rows = labelled().head(6).drop(columns=["rewrite_prompt"])
+    preds, outputs = loaded.predict(rows)
+    assert preds == trained.predict(rows)[0] and {"joined", "readable"} <= set(outputs)
+    assert all(r in loaded.bank.texts for r in outputs["readable"])
+    # a member that writes profanity: no prediction or readable prompt carries it
+    monkeypatch.setattr(loaded.members["retrieval"], "predict", lambda f, c, cand=None: ["right old bastards style"] * len(f.rows))
+    preds, outputs = loaded.predict(rows, every_member=True)
+    assert not any("bastard" in t for t in [*preds, *outputs["readable"]])
+    (tmp_path / "m" / "chooser.json").write_text("{")
+    with pytest.raises(PromptRecoveryError, match="chooser.json: damaged"):
+        Pipeline.load(tmp_path / "m", cache_dir=str(tmp_path / "cache"))
+    (tmp_path / "m" / "chooser.json").unlink()
+    with pytest.raises(PromptRecoveryError, match="chooser.json: missing"):
+        Pipeline.load(tmp_path / "m", cache_dir=str(tmp_path / "cache"))
+
+
+def test_reserved_member_names_are_refused():
+    with pytest.raises(PromptRecoveryError, match="reserved"):
+        PipelineConfig.from_doc({"member": [{"kind": "retrieval", "name": "readable"}]})

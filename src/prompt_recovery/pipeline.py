@@ -70,6 +70,7 @@ from prompt_recovery.predictors import (
     Retrieval,
     VectorPredictor,
 )
+from prompt_recovery.predictors.base import nearest_rows
 from prompt_recovery.predictors.blend import Blend
 from prompt_recovery.predictors.constant import Constant
 from prompt_recovery.predictors.invert import InvertConfig
@@ -286,16 +287,33 @@ class Pipeline:
     def _finish(
         self, features: Features, outputs: dict[str, list[str]], order: list[str], joined: list[str]
     ) -> tuple[list[str], dict[str, list[str]]]:
-        """The chooser's strings (when trained) or the join, cleaned of profanity, never blank."""
-        texts = joined
+        """The chooser's strings (when trained) or the join, cleaned of profanity, never blank; the
+        outputs gain ``readable``: the chooser's readable prompt, or without a chooser the decent bank
+        prompt nearest each prediction (a plain instruction, never a token-search string)."""
+        fallback = clean(self.mean_prompt) or FALLBACK
         if self.chooser is not None:
             choice, _ = self.choose(features, outputs, order, joined)
-            outputs = {**outputs, "joined": joined, "readable": [clean(t) for t in choice.readable]}
             texts = choice.text
             if self.settings.suffix:
                 texts = [f"{t} {self.settings.suffix}" for t in texts]
-        fallback = clean(self.mean_prompt) or FALLBACK
-        return [clean(t) or fallback for t in texts], outputs
+            readable = choice.readable
+            outputs = {**outputs, "joined": joined}
+        else:
+            texts = joined
+            readable = self.nearest_readable(texts)
+        texts = [clean(t) or fallback for t in texts]
+        return texts, {**outputs, "readable": [clean(t) or fallback for t in readable]}
+
+    def nearest_readable(self, texts: list[str]) -> list[str]:
+        """Per string: the decent bank prompt with the highest cosine to it (ties: the earlier bank
+        prompt); the string itself when the bank has none."""
+        allowed = chooser_stage.decent_mask(self.bank) if len(self.bank) else np.zeros(0, bool)
+        if not allowed.any():
+            return list(texts)
+        keys = self.bank.vectors[allowed]
+        index = np.flatnonzero(allowed)
+        top = nearest_rows(self.embedder.encode(texts), keys, 1)[:, 0]
+        return [self.bank.texts[index[j]] for j in top]
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, folder: str | Path) -> None:

@@ -7,6 +7,8 @@ join, each ensemble member's string, the mean prompt), encoding every distinct s
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from prompt_recovery.chooser.features import RowContext
@@ -62,5 +64,11 @@ def inputs(
 
 
 def decent_mask(bank: PromptBank) -> np.ndarray:
-    """[B] bool: the bank prompts with no profane word (``decency``)."""
-    return np.array([is_decent(t) for t in bank.texts], dtype=bool)
+    """[B] bool: the bank prompts with no profane word (``decency``); remembered per list of prompts,
+    as every prediction chunk asks again."""
+    return _decent(tuple(bank.texts)).copy()
+
+
+@lru_cache(maxsize=4)
+def _decent(texts: tuple[str, ...]) -> np.ndarray:
+    return np.array([is_decent(t) for t in texts], dtype=bool)
