@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from prompt_recovery.chooser import ChooserConfig
 from prompt_recovery.pipeline import PipelineSettings
 from prompt_recovery.predictors import PREDICTORS, InvertConfig
 
@@ -35,7 +36,7 @@ def test_the_python_api_example_runs(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "config", [PipelineSettings, InvertConfig, *(p.Config for p in PREDICTORS.values())], ids=lambda c: c.__name__
+    "config", [PipelineSettings, ChooserConfig, InvertConfig, *(p.Config for p in PREDICTORS.values())], ids=lambda c: c.__name__
 )
 def test_the_settings_table_names_every_setting(config):
     table = section("Pipeline configuration")

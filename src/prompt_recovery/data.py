@@ -344,10 +344,14 @@ def write_table_atomic(df: pd.DataFrame, path: str | Path) -> None:
             df.to_csv(tmp, index=False)
 
 
-def write_submission(path: str | Path, ids: Iterable[object], prompts: Iterable[object]) -> None:
-    """Write ``id, rewrite_prompt`` atomically. A blank prediction is an error in the competition, so
-    it is refused here, naming the rows."""
+def write_submission(
+    path: str | Path, ids: Iterable[object], prompts: Iterable[object], readable: Iterable[object] | None = None
+) -> None:
+    """Write ``id, rewrite_prompt`` (and ``readable_prompt`` when given) atomically. A blank prediction
+    is an error in the competition, so it is refused here, naming the rows."""
     df = pd.DataFrame({"id": [str(i) for i in ids], "rewrite_prompt": list(prompts)})
+    if readable is not None:
+        df["readable_prompt"] = list(readable)
     blank = [
         (n + 1, i)
         for n, (i, p) in enumerate(zip(df["id"], df["rewrite_prompt"], strict=True))

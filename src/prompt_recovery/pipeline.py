@@ -51,7 +51,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from prompt_recovery import banks
+from prompt_recovery import banks, progress
 from prompt_recovery.chooser import Choice, Chooser, ChooserConfig
 from prompt_recovery.chooser.pool import Pool
 from prompt_recovery.chooser import stage as chooser_stage
@@ -482,10 +482,11 @@ def train(
         nonlocal clock
         now = time.perf_counter()
         timings[stage] = timings.get(stage, 0.0) + now - clock
-        logger.info("train: %s took %.1fs", stage, now - clock)
+        progress.stage("train: %s took %.0fs", stage, now - clock)
         clock = now
 
     embedder = load_embedder(s.encoder, tokenization=s.tokenization, cache_dir=cache_dir)
+    progress.stage("train: encoding %d rows and %d bank prompts", len(rows), len(extra))
     features = Features.of(rows, embedder, show_progress)
     extra_bank = PromptBank(extra, embedder.encode(extra, show_progress=show_progress)) if extra else None
     assert features.prompt is not None
@@ -504,8 +505,10 @@ def train(
         train_f, val_f = features.subset(train_idx), features.subset(val_idx)
         assert train_f.prompt is not None
         ctx = Context(embedder, _bank_of(train_f, extra_bank), show_progress)
+        progress.stage("train: fitting %d members on %d rows", len(members), len(train_idx))
         fit_members(members, train_f, ctx)
         lap("fit")
+        progress.stage("train: every member predicts the %d validation rows", n_val)
         probe = Pipeline(s, embedder, ctx.bank, members, [])
         outputs = probe.member_outputs(val_f)
         truths = list(val_f.rows["rewrite_prompt"])
@@ -519,6 +522,7 @@ def train(
         logger.info("validation scores %s; ensemble order %s", scores, chosen)
         lap("validation")
         if s.chooser.enabled and n_val >= s.chooser.min_rows:
+            progress.stage("train: training the chooser on the %d validation rows", n_val)
             chooser = Chooser(s.chooser)
             joined = probe.combine(outputs, chosen)
             row_ctx, extras = chooser_stage.inputs(ctx, val_f, members, outputs, chosen, joined, probe.mean_prompt)
@@ -540,6 +544,7 @@ def train(
     if refit:
         members = build_members(config.members)
         ctx = Context(embedder, _bank_of(features, extra_bank), show_progress)
+        progress.stage("train: refitting %d members on all %d rows", len(members), len(rows))
         fit_members(members, features, ctx)
         lap("refit")
     else:

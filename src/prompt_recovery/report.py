@@ -86,7 +86,8 @@ def _members_table(members: Sequence[Mapping[str, str]]) -> str:
     keys = list(members[0])
     head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
     body = "".join("<tr>" + "".join(_cell(m.get(k, "")) for k in keys) + "</tr>" for m in members)
-    return f"<h3>Members</h3><table><tr>{head}</tr>{body}</table>"
+    # settings are long and rarely what a reader looks for first: folded, one click away
+    return f"<details><summary>Members and their settings</summary><table><tr>{head}</tr>{body}</table></details>"
 
 
 def group_means(
@@ -111,6 +112,10 @@ def _group_section(table: pd.DataFrame, names: Sequence[str], weights: np.ndarra
     parts = []
     for column, label in GROUP_COLUMNS.items():
         if column not in table.columns or table[column].isna().all():
+            parts.append(
+                f"<p class='note'>No table by {label}: the rows have no <code>{column}</code> column "
+                "(add one to the labelled file to see scores per group).</p>"
+            )
             continue
         means = group_means(table, column, names, weights)
         head = f"<th>{label}</th><th>rows</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names)
@@ -217,8 +222,8 @@ def write_report(
     doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{CSS}</style></head><body>
 <h1>{html.escape(title)}</h1>{notes}
-<h2>Run</h2>{_facts_table(facts or {"rows": str(len(table))})}{_members_table(members)}
 <h2>Summary</h2><table><tr><th>predictor</th><th>mean SCS</th><th>95% CI</th></tr>{summary_rows}</table>
+<h2>Run</h2>{_facts_table(facts or {"rows": str(len(table))})}{_members_table(members)}
 {_group_section(table, ordered, weights)}
 <h2>Score distribution</h2>{histograms}
 <h2>Score against prompt length</h2>{scatter}

@@ -14,11 +14,10 @@ import logging
 import os
 import pkgutil
 import sqlite3
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -26,6 +25,7 @@ from prompt_recovery.commands._help import App
 from prompt_recovery.errors import PromptRecoveryError
 
 app = App(no_args_is_help=True, add_completion=False)
+T = TypeVar("T")
 
 DEFAULT_CACHE = Path(os.environ.get("PROMPT_RECOVERY_CACHE", Path.home() / ".cache" / "prompt-recovery"))
 
@@ -91,9 +91,25 @@ def cache_of(cache_dir: Path, no_cache: bool) -> Path | None:
     return None if no_cache else cache_dir
 
 
+PROGRESS = {"on": True}  # set by the app's --progress/--no-progress
+
+
 def show_progress() -> bool:
-    """Progress bars on a terminal, silence in pipes and tests."""
-    return sys.stderr.isatty()
+    """Progress on (the default: bars on a terminal, a line every 30 s in logs and pipes, see
+    ``prompt_recovery.progress``) unless ``--no-progress``."""
+    return PROGRESS["on"]
+
+
+def renamed(new: T | None, old: T | None, old_flag: str, new_flag: str) -> T | None:
+    """The value of an option given by its new name, or by its old one with a deprecation note on
+    stderr (both at once is an error): ``renamed(sample, max_rows, "--max-rows", "--sample")``."""
+    if old is None:
+        return new
+    if new is not None:
+        typer.echo(f"error: {old_flag} is the old name of {new_flag}; give only {new_flag}.", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"note: {old_flag} is deprecated; use {new_flag} (it works the same).", err=True)
+    return old
 
 
 @contextmanager
@@ -122,10 +138,15 @@ class EchoHandler(logging.Handler):
     through ``typer.echo`` so that they reach whatever stderr is at the time (a terminal, a test runner)."""
 
     def __init__(self, verbose: bool) -> None:
-        super().__init__(logging.DEBUG if verbose else logging.WARNING)
+        super().__init__(logging.DEBUG if verbose else logging.INFO)
         self.verbose = verbose
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno < logging.WARNING and not self.verbose:
+            if record.name != "prompt_recovery.progress" or not PROGRESS["on"]:
+                return
+            typer.echo(record.getMessage(), err=True)  # a stage of a long job: a plain line
+            return
         try:
             message = record.getMessage()
             if self.verbose:
@@ -150,6 +171,13 @@ def main(
     version: Annotated[
         bool, typer.Option("--version", callback=show_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    progress: Annotated[
+        bool,
+        typer.Option(
+            "--progress/--no-progress",
+            help="Progress on stderr: bars on a terminal, a line per stage and every 30 s elsewhere.",
+        ),
+    ] = True,
 ) -> None:
     """Recover the instruction an LLM was given to rewrite a text.
 
@@ -162,6 +190,8 @@ def main(
         root.removeHandler(handler)
     root.addHandler(EchoHandler(verbose))
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    PROGRESS["on"] = progress
+    logging.getLogger("prompt_recovery.progress").setLevel(logging.INFO if progress else logging.WARNING)
 
 
 def load_commands() -> None:

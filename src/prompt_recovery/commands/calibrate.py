@@ -25,7 +25,7 @@ from prompt_recovery.commands import (
 def calibrate(
     probes: Annotated[Path, typer.Option(help="CSV of probe prompts and their leaderboard scores: prompt, score.")],
     pool: Annotated[Path, typer.Option(help="Labelled rows (id, rewrite_prompt, ...) to weight.")],
-    out: Annotated[Path, typer.Option(help="Write the weights here: id, weight (mean 1).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Write the weights here: id, weight (mean 1).")],
     encoder: EncoderOpt = "minilm",
     tokenization: TokenizationOpt = "auto",
     spread: Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from prompt_recovery.commands import app, show_progress, user_errors
+from prompt_recovery.commands import app, renamed, show_progress, user_errors
 
 
 @app.command()
@@ -24,14 +24,15 @@ def finetune(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("--out", metavar="FOLDER", help="Folder for the adapter; a rerun resumes a killed run.")
+        Path, typer.Option("-o", "--out", metavar="FOLDER", help="Folder for the adapter; a rerun resumes a killed run.")
     ],
     split_file: Annotated[
         list[Path] | None,
         typer.Option(help="CSV of id, split (e.g. data/corpus/splits.csv); repeat it for several files."),
     ] = None,
     split: Annotated[str, typer.Option(help="The split of --split-file to train on.")] = "train",
-    max_rows: Annotated[int | None, typer.Option(help="Train on a seeded sample of this many rows.")] = None,
+    sample: Annotated[int | None, typer.Option("--sample", help="Train on a seeded sample of this many rows.")] = None,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", hidden=True, help="Old name of --sample.")] = None,
     rank: Annotated[int, typer.Option(help="LoRA rank.")] = 8,
     alpha: Annotated[float, typer.Option(help="LoRA alpha (scale = alpha / rank).")] = 16.0,
     dropout: Annotated[float, typer.Option(help="LoRA dropout.")] = 0.05,
@@ -66,7 +67,7 @@ def finetune(
 
     Example:
 
-        prompt-recovery finetune data/corpus/corpus.csv --base embedded --out adapter --max-rows 200
+        prompt-recovery finetune data/corpus/corpus.csv --base embedded --out adapter --sample 200
     """
     from prompt_recovery.data import read_labelled_files
     from prompt_recovery.finetune import FinetuneConfig, FinetuneError, merge_adapter
@@ -85,7 +86,7 @@ def finetune(
                 learning_rate=learning_rate,
                 batch_size=batch_size,
                 seed=seed,
-                max_rows=max_rows,
+                max_rows=renamed(sample, max_rows, "--max-rows", "--sample"),
                 max_text_tokens=max_text_tokens,
                 max_answer_tokens=max_answer_tokens,
                 prefix=prefix,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from tqdm.auto import tqdm
+from prompt_recovery.progress import tqdm
 
 from prompt_recovery.commands import app, show_progress, user_errors
 from prompt_recovery.commands._help import App
@@ -23,7 +23,7 @@ from prompt_recovery.commands._llm import (
 generate_app = App(no_args_is_help=False, help="Generate synthetic data with an LLM.")
 app.add_typer(generate_app, name="generate")
 
-OutOpt = Annotated[Path, typer.Option("--out", help="Output .jsonl or .csv; a rerun resumes it.")]
+OutOpt = Annotated[Path, typer.Option("-o", "--out", help="Output .jsonl or .csv; a rerun resumes it.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed for the sampled pairs and the model.")]
 MaxTokensOpt = Annotated[int, typer.Option(min=1, help="Most tokens per answer.")]
 TemperatureOpt = Annotated[float, typer.Option(min=0.0, help="Sampling temperature; 0 is greedy.")]
@@ -37,7 +37,7 @@ def generate(
     ] = None,
     prompts: Annotated[Path | None, typer.Option(help="Prompt bank: .txt, .json list, or a table.")] = None,
     n: Annotated[int, typer.Option("-n", min=1, help="Rows to produce (in all, counting rows already in --out).")] = 20,
-    out: Annotated[Path | None, typer.Option("--out", help="Output .jsonl or .csv; a rerun resumes it.")] = None,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Output .jsonl or .csv; a rerun resumes it.")] = None,
     originals_column: Annotated[str, typer.Option(help="Column of --originals when it is a table.")] = "original_text",
     prompts_column: Annotated[str, typer.Option(help="Column of --prompts when it is a table.")] = "rewrite_prompt",
     llm: LLMOpt = "embedded",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from tqdm.auto import tqdm
+from prompt_recovery.progress import tqdm
 
 from prompt_recovery.commands import (
     DEFAULT_CACHE,
@@ -20,6 +20,7 @@ from prompt_recovery.commands import (
     TokenizationOpt,
     app,
     cache_of,
+    renamed,
     show_progress,
     user_errors,
 )
@@ -40,6 +41,7 @@ BankOpt = Annotated[
         "line), .json (list of strings), .csv/.jsonl/.parquet (column rewrite_prompt or prompt) file.",
     ),
 ]
+STYLES = ("metric", "readable")  # predict --style: what the submission's rewrite_prompt holds
 EVALUATE_CHUNK = 256  # rows per prediction call in evaluate (predict's default chunk): progress and an ETA
 
 
@@ -84,7 +86,7 @@ def train(
         list[Path],
         typer.Argument(help="Files of rows with original_text, rewritten_text, rewrite_prompt (id optional)."),
     ],
-    out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Model folder to write.")],
+    out: Annotated[Path, typer.Option("-o", "--out", metavar="FOLDER", help="Model folder to write.")],
     config: Annotated[
         Path | None, typer.Option(help="Pipeline TOML: members, encoder, suffix (see data/demo/pipeline.toml).")
     ] = None,
@@ -144,7 +146,19 @@ def train(
 @app.command()
 def predict(
     data: Annotated[Path, typer.Argument(help="Rows with id, original_text, rewritten_text.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Submission CSV to write (id, rewrite_prompt).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("-o", "--out", help="Submission to write: id, rewrite_prompt, readable_prompt (.csv/.jsonl/.parquet)."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", hidden=True, help="Old name of -o/--out.")] = None,
+    style: Annotated[
+        str,
+        typer.Option(
+            metavar="metric|readable",
+            help="What rewrite_prompt holds: 'metric' (the string chosen for the score) or 'readable' (the plain "
+            "instruction, also in readable_prompt either way).",
+        ),
+    ] = "metric",
     model: Annotated[
         Path | None, typer.Option("--model", metavar="FOLDER", help="Model folder written by `train`.")
     ] = None,
@@ -184,6 +198,13 @@ def predict(
         prompt-recovery predict rows.csv --bank osyuksel -o submission.csv --time-budget 600
     """
     started = time.monotonic()
+    output = renamed(out, output, "--output", "-o/--out")
+    if output is None:
+        typer.echo("error: give the submission to write with -o/--out FILE.", err=True)
+        raise typer.Exit(2)
+    if style not in STYLES:
+        typer.echo(f"error: --style {style!r}: choose {' or '.join(STYLES)}.", err=True)
+        raise typer.Exit(2)
     from prompt_recovery.banks import extend, read_bank
     from prompt_recovery.banks import fingerprint as bank_fingerprint
     from prompt_recovery.data import INPUT_COLUMNS, check_output_path, read_rows, write_submission
@@ -212,8 +233,9 @@ def predict(
         if texts:
             meta["bank"] = bank_fingerprint(texts)
         meta["input"] = fingerprint(data)
-        partial = RowLog(partial_path, ["id", "rewrite_prompt"], meta=meta)  # refuses another run's rows
+        partial = RowLog(partial_path, ["id", "rewrite_prompt", "readable_prompt"], meta=meta)  # another run's: refused
         done = {row["id"]: row["rewrite_prompt"] for row in partial.rows}  # a torn last line is repaired
+        readable = {row["id"]: row.get("readable_prompt") or row["rewrite_prompt"] for row in partial.rows}
         if partial.adopted:
             typer.echo(f"note: resuming {partial.path}, which does not record the model and input it is for", err=True)
         if model is None:
@@ -230,13 +252,20 @@ def predict(
         deadline = None if time_budget is None else started + time_budget - min(0.05 * time_budget, 2.0)
         with tqdm(total=len(todo), desc="Predicting", unit="row", disable=not show_progress()) as bar:
             for part in _chunks(todo, chunk, deadline):
-                texts, _ = pipeline.predict(part)
-                partial.append({"id": rid, "rewrite_prompt": t} for rid, t in zip(part["id"], texts, strict=True))
+                texts, outputs = pipeline.predict(part)
+                plain = outputs.get("readable", texts)
+                partial.append(
+                    {"id": rid, "rewrite_prompt": t, "readable_prompt": r}
+                    for rid, t, r in zip(part["id"], texts, plain, strict=True)
+                )
                 done.update(zip(part["id"], texts, strict=True))
+                readable.update(zip(part["id"], plain, strict=True))
                 bar.update(len(part))
         left = [rid for rid in todo["id"] if rid not in done]
         fallback = mean_prompt(pipeline)
-        write_submission(output, rows["id"], [done.get(rid, fallback) for rid in rows["id"]])
+        metric = [done.get(rid, fallback) for rid in rows["id"]]
+        plain_all = [readable.get(rid, fallback) for rid in rows["id"]]
+        write_submission(output, rows["id"], plain_all if style == "readable" else metric, readable=plain_all)
         if not left:
             partial.discard()
     typer.echo(f"wrote {len(rows)} predictions to {output}")
@@ -389,6 +418,10 @@ def evaluate(
                 warnings=weighted_warning(weights, row_weights),
             )
     note = weighted_warning(weights, row_weights)
+    if report is not None:
+        typer.echo(f"wrote the report to {report}", err=as_json)
+    if per_row is not None:
+        typer.echo(f"wrote the per-row scores to {per_row}", err=as_json)
     if as_json:
         doc = {"encoder": scored_with, "model_encoder": pipeline.settings.encoder, "predictors": results}
         typer.echo(json.dumps({**doc, "weighted": weights is not None}))

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from prompt_recovery.progress import tqdm
 
 from prompt_recovery.embed.cache import EmbeddingCache
 from prompt_recovery.embed.modules import load_dense, pool, read_pooling_mode

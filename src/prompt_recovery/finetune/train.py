@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from prompt_recovery.progress import tqdm
 
 from prompt_recovery.finetune.config import FinetuneConfig
 from prompt_recovery.finetune.data import Example, collate, encode_rows

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
+from prompt_recovery.progress import tqdm
 
 from prompt_recovery.errors import PromptRecoveryError
 from prompt_recovery.llm import LLM, GenerationConfig, LLMError

@@ -43,7 +43,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from prompt_recovery.progress import tqdm
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.predictors.base import Context, Features, VectorPredictor, nearest_rows, unit

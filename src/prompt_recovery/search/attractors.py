@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
+from prompt_recovery.progress import tqdm
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.search.objective import MeanSCS

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from prompt_recovery.progress import tqdm
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.metric import beats, best_index, row_scores

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from prompt_recovery.progress import tqdm
 
 from prompt_recovery.data import write_text_atomic
 from prompt_recovery.embed import Embedder
