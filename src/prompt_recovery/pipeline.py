@@ -75,6 +75,7 @@ from prompt_recovery.predictors.blend import Blend
 from prompt_recovery.predictors.constant import Constant
 from prompt_recovery.predictors.invert import InvertConfig
 from prompt_recovery.scoring import score_prompts
+from prompt_recovery.split import validation_split
 
 logger = logging.getLogger(__name__)
 FORMAT_VERSION = 2
@@ -101,6 +102,9 @@ class PipelineSettings:
     bank: str = "osyuksel"
     validation_fraction: float = 0.2
     validation_rows: int = 600  # at most this many rows choose the ensemble; the rest train
+    # the share of the validation rows held out by whole prompt group (split.py): prompts of a kind the
+    # members never saw, as on rewrites from another source; the rest are drawn at random
+    validation_groups: float = 0.5
     # refit every member on all rows after validation: "auto" does when the validation rows are more
     # than REFIT_SHARE of the rows (small data, where they matter), "always", or "never"
     refit: Literal["auto", "always", "never"] = "auto"
@@ -113,6 +117,8 @@ class PipelineSettings:
     def __post_init__(self) -> None:
         if not 0 <= self.validation_fraction < 1:
             raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
+        if not 0 <= self.validation_groups <= 1:
+            raise ValueError(f"validation_groups must be in [0, 1], got {self.validation_groups}")
         if self.validation_rows < 0:
             raise ValueError(f"validation_rows must be >= 0, got {self.validation_rows}")
 
@@ -491,10 +497,10 @@ def train(
     extra_bank = PromptBank(extra, embedder.encode(extra, show_progress=show_progress)) if extra else None
     assert features.prompt is not None
     lap("encode")
-    rng = np.random.default_rng(s.seed)
-    shuffled = rng.permutation(len(rows))
     n_val = min(round(len(rows) * s.validation_fraction), s.validation_rows)
-    val_idx, train_idx = np.sort(shuffled[:n_val]), np.sort(shuffled[n_val:])
+    prompts = list(rows["rewrite_prompt"])
+    val_idx, train_idx = validation_split(prompts, features.prompt, n_val, s.validation_groups, s.seed)
+    n_val = len(val_idx)
 
     chosen: list[str] = []
     scores: dict[str, float] = {}

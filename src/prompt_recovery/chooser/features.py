@@ -3,7 +3,8 @@ how near two pooled vectors are.
 
 For a row with original o, rewritten r and candidate c (unit vectors from the shared Embedder):
 
-- ``cos:<q>`` and ``rel:<q>``: cos(c, q) and cos(c, q) minus the row's best, for every reference
+- ``cos:<q>``, ``rel:<q>``, ``top:<q>``: cos(c, q), cos(c, q) minus the row's best, and the row's best
+  (how familiar the row is: high when some candidate fits a member's vector closely), for every reference
   vector q: the edit direction unit(r - o), r, o, the rewrite's *added words* (content words of r
   absent from o, embedded as one string), the mean prompt, and each vector member's prediction;
 - ``rank:<q>``: 1 + the candidate's rank among the bank prompts nearest query q (0: not retrieved),
@@ -78,6 +79,7 @@ def names(ctx: RowContext) -> list[str]:
     return [
         *(f"cos:{q}" for q in refs),
         *(f"rel:{q}" for q in refs),
+        *(f"top:{q}" for q in refs),
         *(f"rank:{q}" for q in ctx.query_names()),
         "retrieved",
         "centre",
@@ -102,7 +104,8 @@ def pair_features(pool: Pool, ctx: RowContext) -> np.ndarray:
         if not m:
             continue
         cos = np.stack([c @ ref[i] for ref in refs], axis=1)  # [C, R]
-        rel = cos - cos.max(axis=0, keepdims=True)
+        top = cos.max(axis=0, keepdims=True)
+        rel = cos - top
         ranks = pool.ranks[i]
         retrieved = (ranks > 0).sum(axis=1, keepdims=True)
         centre = c @ unit(c.mean(axis=0, keepdims=True))[0]
@@ -118,6 +121,7 @@ def pair_features(pool: Pool, ctx: RowContext) -> np.ndarray:
                 [
                     cos,
                     rel,
+                    np.repeat(top, m, axis=0),
                     ranks,
                     retrieved,
                     centre[:, None],
