@@ -12,7 +12,8 @@ predicted once, and these strings are scored side by side (MiniLM proxy, mean |c
 - ``readable``: the best-ranked candidate a person wrote (the ``readable_prompt`` column);
 - ``pool oracle``: each row's best candidate with the truth in hand: the ceiling the chooser works under.
 
-The ratio column divides by ``joined``; ``captured`` is (chooser - joined) / (oracle - joined). Train
+With ``--baseline``, ``baseline`` is an earlier run's ``joined`` on the same rows. The ratio column
+divides by the baseline (else ``joined``); ``captured`` is (chooser - base) / (oracle - base). Train
 and predict times are printed per source (seconds; predict: per 1,300 rows at the measured rate).
 
     .venv/bin/python bench/chooser.py --out /tmp/chooser [--train corpus gpt35] [--limit 200]
@@ -58,7 +59,7 @@ def strings(pipeline: Pipeline, rows: pd.DataFrame) -> pd.DataFrame:
     choice, pool = pipeline.choose(features, outputs, pipeline.order, joined)
     truth = pipeline.embedder.encode(list(rows["rewrite_prompt"]))
     best = [pool.texts[i][int(np.argmax(v @ truth[i]))] if len(v) else joined[i] for i, v in enumerate(pool.vectors)]
-    final, _ = pipeline._finish(features, outputs, pipeline.order, joined)  # noqa: SLF001 - the same path as predict
+    final, _ = pipeline.finish(features, outputs, pipeline.order, joined)
     return pd.DataFrame({
         "mean prompt": [pipeline.mean_prompt] * len(rows),
         "joined": joined,
@@ -76,14 +77,19 @@ def main() -> None:
     ap.add_argument("--train", nargs="+", default=["corpus", "gpt35"], choices=["corpus", "stylerec", "gpt35"])
     ap.add_argument("--limit", type=int, default=200)
     ap.add_argument("--config", type=Path, help="a pipeline TOML file (default: the library's defaults)")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="an earlier run's --out of this script: its 'joined' strings (the same held-out rows) are scored "
+        "here as 'baseline' (e.g. the defaults before the chooser)",
+    )
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     config = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig()
     data = sources(3000)
     runs = args.out / "runs.json"
     log = json.loads(runs.read_text()) if runs.exists() else {}
-    lines = ["| trained on | scored on | " + " | ".join(COLUMNS) + " | chooser / joined | captured |",
-             "|---|---|" + "---|" * (len(COLUMNS) + 2)]
+    lines = ["| trained on | scored on | scores | chooser / base | captured |", "|---|---|---|---|---|"]
     for source in args.train:
         pipeline = model_for(source, data[source][0], config, args.out / f"model-{source}", log)
         runs.write_text(json.dumps(log, indent=1))
@@ -99,9 +105,15 @@ def main() -> None:
                 runs.write_text(json.dumps(log, indent=1))
                 frame.to_csv(path, index=False)
             truth = list(rows["rewrite_prompt"])
-            s = {c: summarize(score_prompts(pipeline.embedder, list(frame[c]), truth)) for c in COLUMNS}
-            j, g, o = s["joined"].mean, s["stage 1 + gate"].mean, s["pool oracle"].mean
-            cells = " | ".join(f"{s[c].mean:.4f} ({s[c].ci_low:.4f}-{s[c].ci_high:.4f})" for c in COLUMNS)
+            columns = list(COLUMNS)
+            old = None if args.baseline is None else args.baseline / path.name
+            if old is not None and old.exists():
+                frame["baseline"] = pd.read_csv(old, dtype=str, keep_default_na=False)["joined"]
+                columns.insert(0, "baseline")
+            s = {c: summarize(score_prompts(pipeline.embedder, list(frame[c]), truth)) for c in columns}
+            base = "baseline" if "baseline" in s else "joined"
+            j, g, o = s[base].mean, s["stage 1 + gate"].mean, s["pool oracle"].mean
+            cells = " | ".join(f"{c} {s[c].mean:.4f} ({s[c].ci_low:.4f}-{s[c].ci_high:.4f})" for c in columns)
             captured = (g - j) / (o - j) if o > j else float("nan")
             lines.append(f"| {source} | {tag} | {cells} | {g / j:.2f}x | {captured:.0%} |")
             print(lines[-1], flush=True)

@@ -82,11 +82,21 @@ FORMAT_VERSION = 2
 FALLBACK = "Rewrite the following text in a different style."
 RESERVED = ("joined", "readable", "ensemble", "bank", "chooser", "pipeline")  # not member names: outputs and files use them
 REFIT_SHARE = 0.1  # refit = "auto": refit when the validation part holds more than this share of the rows
+# The defaults train in minutes on 2 cores (bench/chooser.py prints the times): a mean prompt of at most
+# 16 searched tokens, and the blend without its attention regression and without token-search
+# refinement (its string is a join of bank prompts, so people can read it). The chooser, not the
+# members' strings, decides most rows (bench/RESULTS.md, chooser).
 DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
-    {"kind": "constant"},
-    {"kind": "retrieval"},
-    {"kind": "regression"},
-    {"kind": "blend"},
+    {"kind": "constant", "max_tokens": 16},
+    {
+        "kind": "blend",
+        "parts": [
+            {"kind": "retrieval", "k": 20, "weight": 2},
+            {"kind": "regression", "arch": "mlp"},
+            {"kind": "retrieval", "match": "bank", "k": 20},
+        ],
+        "invert": {"steps": 0, "warm_start": True},
+    },
 )
 
 
@@ -258,7 +268,7 @@ class Pipeline:
         features = Features.of(rows, self.embedder)
         if every_member:
             outputs = self.member_outputs(features)
-            return self._finish(features, outputs, self.order, self.combine(outputs))
+            return self.finish(features, outputs, self.order, self.combine(outputs))
         outputs = self.member_outputs(features, list(self.order))
         n = len(rows)
         blank = [i for i in range(n) if not any(outputs[name][i] for name in self.order)]
@@ -275,7 +285,7 @@ class Pipeline:
                 outputs[name][i] = text
             blank = [i for i in blank if not outputs[name][i]]
         order = [*self.order, *(name for name in spare if name in outputs)]
-        return self._finish(features, outputs, order, self.combine(outputs, order))
+        return self.finish(features, outputs, order, self.combine(outputs, order))
 
     def choose(
         self, features: Features, outputs: dict[str, list[str]], order: list[str], joined: list[str]
@@ -290,7 +300,7 @@ class Pipeline:
         pool = self.chooser.pool(row_ctx, self.bank, extras, chooser_stage.decent_mask(self.bank))
         return self.chooser.choose(row_ctx, pool, self.mean_prompt), pool
 
-    def _finish(
+    def finish(
         self, features: Features, outputs: dict[str, list[str]], order: list[str], joined: list[str]
     ) -> tuple[list[str], dict[str, list[str]]]:
         """The chooser's strings (when trained) or the join, cleaned of profanity, never blank; the
@@ -427,16 +437,16 @@ def _load_arrays(path: Path, fix: str) -> dict[str, np.ndarray]:
 
 
 # -- training -----------------------------------------------------------------------------------------
-def fit_members(members: dict[str, Predictor], train: Features, ctx: Context) -> None:
-    """Fit every member; a vector model with the same settings as one already fitted (a blend part
+def fit_members(members: dict[str, Predictor], train: Features, ctx: Context, skip: frozenset[str] | set[str] = frozenset()) -> None:
+    """Fit every member but those named in ``skip``; a vector model with the same settings as one already fitted (a blend part
     and a standalone member, say) is fitted once and shared, whatever its inversion settings."""
     fitted: dict[tuple[str, Any], VectorPredictor] = {}
 
     def key(p: VectorPredictor) -> tuple[str, Any]:
         return p.kind, replace(p.config, invert=InvertConfig())
 
-    for member in members.values():
-        if isinstance(member, Blend):
+    for name, member in members.items():
+        if isinstance(member, Blend) or name in skip:
             continue
         member.fit(train, ctx)
         if isinstance(member, VectorPredictor):
@@ -548,10 +558,19 @@ def train(
             n_val,
         )
     if refit:
+        fitted = members if n_val >= 5 else {}
         members = build_members(config.members)
+        kept = set()
+        for name, member in members.items():
+            # a searched mean prompt is kept, not searched again: the search is the costliest fit
+            # (minutes) and a fifth more rows barely move a mean over thousands of prompts
+            old = fitted.get(name)
+            if isinstance(member, Constant) and isinstance(old, Constant) and old.text:
+                member.text = old.text
+                kept.add(name)
         ctx = Context(embedder, _bank_of(features, extra_bank), show_progress)
-        progress.stage("train: refitting %d members on all %d rows", len(members), len(rows))
-        fit_members(members, features, ctx)
+        progress.stage("train: refitting %d members on all %d rows", len(members) - len(kept), len(rows))
+        fit_members(members, features, ctx, skip=kept)
         lap("refit")
     else:
         # the members fitted on the train part stay; the validation rows' prompts join the bank
