@@ -169,9 +169,19 @@ def test_round_trip_through_json_and_damage_is_named(trained):
 def test_the_gate_takes_the_option_with_the_highest_expected_score():
     chooser = Chooser()
     knots = np.array([0.0, 1.0])
-    chooser.gate = {"top": (knots, np.array([0.0, 1.0])), "composed": (knots, np.array([0.2, 0.6])), "mean": (knots, np.array([0.3, 0.3]))}
-    assert chooser._option(0.05) == "mean"  # composed 0.22, mean 0.3
-    assert chooser._option(0.3) == "composed"  # top 0.3, composed 0.32, mean 0.3
-    assert chooser._option(0.9) == "top"  # 0.9 vs 0.56 vs 0.3
-    chooser.gate["mean"] = (knots, np.array([0.9, 0.9]))
-    assert chooser._option(0.9) == "top"  # a tie goes to the earlier option
+    chooser.gate = {
+        "joined": (knots, np.array([0.1, 0.1])),
+        "top": (knots, np.array([0.0, 1.0])),
+        "composed": (knots, np.array([0.2, 0.6])),
+        "mean": (knots, np.array([0.3, 0.3])),
+    }
+
+    def pick(p, joined=0.5, mean=0.5):
+        return chooser._option({"top": p, "composed": p, "joined": joined, "mean": mean})
+
+    assert pick(0.05) == "mean"  # top 0.05, composed 0.22, mean 0.3
+    assert pick(0.3) == "composed"  # top 0.3, composed 0.32, mean 0.3
+    assert pick(0.9) == "top"  # 0.9 vs 0.56 vs 0.3
+    assert pick(0.05, mean=np.nan) == "composed"  # no mean prompt in the pool: not an option
+    chooser.gate["joined"] = (knots, np.array([0.9, 0.9]))
+    assert pick(0.9) == "joined"  # a tie goes to the earlier option

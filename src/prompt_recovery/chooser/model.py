@@ -8,10 +8,12 @@ prompt joins the pool of ``positive_share`` of the rows, the rest of each pool i
 the candidate with the highest prediction (rounded to 6 decimals; ties go to the earlier candidate).
 
 **Gate.** Under |cos|^3 a confident wrong prompt costs a lot and the mean prompt is the safest floor,
-so each row takes one of three options: ``top`` (the pick), ``composed`` (the pick followed by the mean
-prompt: a hedge between the two) or ``mean`` (the mean prompt alone), whichever has the highest
-expected score given the reranker's confidence p (its prediction for the pick). The expectation is an
-isotonic fit of each option's realised score on p over out-of-fold predictions (two folds of the
+so each row takes one of four options: ``joined`` (the members' join: the pipeline without a chooser),
+``top`` (the pick), ``composed`` (the pick followed by the mean prompt: a hedge between the two) or
+``mean`` (the mean prompt alone), whichever has the highest expected score given the reranker's
+prediction for the candidate the option rests on (the join, the pick, the pick, the mean prompt). The
+expectation is an isotonic fit of each option's realised score on that prediction over out-of-fold
+predictions (two folds of the
 training rows, the true prompt left out of the pools as at prediction time): calibrated on held-out
 training rows, never on the rows being scored.
 
@@ -41,7 +43,8 @@ from prompt_recovery.metric import scs
 from prompt_recovery.predictors.bank import PromptBank
 
 logger = logging.getLogger(__name__)
-OPTIONS = ("top", "composed", "mean")
+OPTIONS = ("joined", "top", "composed", "mean")  # the gate's options; a tie goes to the earlier
+JOINED, MEAN = ORIGINS.index("joined"), ORIGINS.index("mean")
 READABLE = (ORIGINS.index("bank"), ORIGINS.index("llm"))
 
 
@@ -157,21 +160,26 @@ class Chooser:
             model = _booster(self.params, x_all[take], y_all[take], c.trees, self.feature_names)
             for i in np.flatnonzero(fold == f):
                 oof[off_plain[i] : off_plain[i + 1]] = model.predict(x_plain[off_plain[i] : off_plain[i + 1]], num_threads=1)
-        p_top = np.zeros(n)
-        s: dict[str, np.ndarray] = {o: np.zeros(n) for o in OPTIONS}
+        conf = {o: np.full(n, np.nan) for o in OPTIONS}  # the reranker's prediction each option rests on
+        s: dict[str, np.ndarray] = {o: np.full(n, np.nan) for o in OPTIONS}
         tops, oracle = [], np.zeros(n)
         for i in range(n):
             p = _round(oof[off_plain[i] : off_plain[i + 1]])
             j = int(np.argmax(p))  # the first of the highest
-            p_top[i], s["top"][i], oracle[i] = p[j], y_plain[i][j], y_plain[i].max()
+            s["top"][i], oracle[i] = y_plain[i][j], y_plain[i].max()
             tops.append(plain.texts[i][j])
+            for o, (k, _) in self._bases(p, plain.origin[i]).items():
+                conf[o][i] = p[k]
+                if o == "joined":
+                    s[o][i] = y_plain[i][k]
         composed = [self._compose(t, mean_text) for t in tops]
         composed_vec = embedder.encode(composed)
         mean_vec = embedder.encode([mean_text])[0]
         s["composed"] = scs(np.einsum("nd,nd->n", composed_vec, truth_vectors)).astype(np.float64)
         s["mean"] = scs(truth_vectors @ mean_vec).astype(np.float64)
-        self.gate = {o: self._isotonic(p_top, s[o]) for o in OPTIONS} if c.gate else {}
-        picked = [self._option(p) for p in p_top]
+        fits = {o: np.isfinite(conf[o]) & np.isfinite(s[o]) for o in OPTIONS}
+        self.gate = {o: self._isotonic(conf[o][fits[o]], s[o][fits[o]]) for o in OPTIONS if fits[o].any()} if c.gate else {}
+        picked = [self._option({o: conf[o][i] for o in OPTIONS}) for i in range(n)]
         gated = np.array([s[o][i] for i, o in enumerate(picked)])
         self.booster = _booster(self.params, x_all, y_all, c.trees, self.feature_names)
         self.report = FitReport(
@@ -195,10 +203,30 @@ class Chooser:
             iso = IsotonicRegression(increasing="auto", out_of_bounds="clip").fit(x, y)
         return np.asarray(iso.X_thresholds_, np.float64), np.asarray(iso.y_thresholds_, np.float64)
 
-    def _option(self, p: float) -> str:
+    @staticmethod
+    def _bases(p: np.ndarray, origin: np.ndarray) -> dict[str, tuple[int, str]]:
+        """For one row's predictions ``p`` [C] and origins [C, O]: option -> (the candidate it rests on,
+        why). ``joined`` and ``mean`` rest on their own candidates (absent when the pool lacks them),
+        ``top`` and ``composed`` on the pick."""
+        j = int(np.argmax(p))
+        out = {"top": (j, "pick"), "composed": (j, "pick")}
+        for option, column in (("joined", JOINED), ("mean", MEAN)):
+            where = np.flatnonzero(origin[:, column] > 0)
+            if len(where):
+                out[option] = (int(where[0]), option)
+        return out
+
+    def _option(self, confidence: dict[str, float]) -> str:
+        """The option with the highest calibrated expected score, given the reranker's prediction for
+        the candidate each option rests on (NaN: the option is not available for this row)."""
         if not self.gate:
             return "top"
-        expected = [float(np.interp(p, *self.gate[o])) for o in OPTIONS]
+        expected = [
+            float(np.interp(confidence[o], *self.gate[o]))
+            if o in self.gate and np.isfinite(confidence.get(o, np.nan))
+            else -np.inf
+            for o in OPTIONS
+        ]
         return OPTIONS[int(np.argmax(np.round(expected, 6)))]  # ties: the earlier option
 
     @staticmethod
@@ -227,8 +255,14 @@ class Chooser:
                 continue
             j = int(np.argmax(p))
             top = pool.texts[i][j]
-            option = self._option(float(p[j]))
-            text = {"top": top, "composed": self._compose(top, mean_text), "mean": mean_text}[option]
+            bases = self._bases(p, pool.origin[i])
+            option = self._option({o: float(p[k]) for o, (k, _) in bases.items()})
+            text = {
+                "top": top,
+                "composed": self._compose(top, mean_text),
+                "mean": mean_text,
+                "joined": pool.texts[i][bases["joined"][0]] if "joined" in bases else top,
+            }[option]
             readable = pool.origin[i][:, list(READABLE)].max(axis=1) > 0
             r = int(np.argmax(np.where(readable, p, -np.inf))) if readable.any() else j
             out.text.append(text)
