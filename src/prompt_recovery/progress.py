@@ -28,25 +28,40 @@ def stage(message: str, *args: object) -> None:
 
 
 class tqdm(_tqdm):  # noqa: N801 - a drop-in for tqdm.auto.tqdm
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        fp = getattr(self, "fp", None)
-        isatty = getattr(fp, "isatty", None)
-        self._lines = not self.disable and not (callable(isatty) and isatty())
-        self._last_line = 0.0
-        if self._lines:
-            self.mininterval = min(self.mininterval, LINE_SECONDS)
+    def _line_mode(self) -> bool:
+        # decided on first use: tqdm draws once inside its own __init__, before a subclass could set a flag
+        mode = self.__dict__.get("_lines")
+        if mode is None:
+            isatty = getattr(getattr(self, "fp", None), "isatty", None)
+            mode = not (callable(isatty) and isatty())
+            self.__dict__["_lines"] = mode
+            self.__dict__["_last_line"] = 0.0
+        return bool(mode)
 
     def display(self, msg: str | None = None, pos: int | None = None) -> bool | None:
-        if not getattr(self, "_lines", False):
+        if not self._line_mode():
             return super().display(msg, pos)
         # a short job prints nothing; a long one a line every LINE_SECONDS and a last one when it ends
-        now = time.monotonic()
-        finished = self.total is not None and self.n >= self.total
-        due = now - (self._last_line or self.start_t) >= LINE_SECONDS
-        if not (due or (finished and self._last_line)):
+        start = getattr(self, "start_t", None)
+        if start is None:  # the draw inside tqdm's own __init__
             return None
-        self._last_line = now
+        now = self._time()  # tqdm's clock, the one start_t is on
+        last = self.__dict__["_last_line"]
+        if now - (last or start) >= LINE_SECONDS:
+            self._line(now)
+        return None
+
+    def _line(self, now: float) -> None:
+        self.__dict__["_last_line"] = now
         self.fp.write(self.format_meter(**self.format_dict) + "\n")
         self.fp.flush()
+
+    def close(self) -> None:
+        if self.disable or not self._line_mode():
+            return super().close()
+        if self.__dict__["_last_line"]:
+            self._line(self._time())  # the last line: where the job ended
+        # what tqdm's close does, without the newline and carriage return it writes for a bar
+        self._decr_instances(self)
+        self.disable = True
         return None
