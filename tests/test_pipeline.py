@@ -316,7 +316,7 @@ def test_warm_start_offers_the_mean_prompt_whichever_members_run(pipeline, monke
 
 
 def test_chooser_stage_trains_saves_loads_and_never_writes_profanity(tmp_path, monkeypatch):
-    doc = {"validation_fraction": 0.5, "chooser": {"min_rows": 4, "trees": 20, "min_rows_in_leaf": 5}}
+    doc = {"validation_fraction": 0.5, "chooser": {"enabled": True, "min_rows": 4, "trees": 20, "min_rows_in_leaf": 5}}
     config = PipelineConfig.from_doc({**doc, "member": [dict(m) for m in FAST]})
     trained = train(labelled(), config, cache_dir=str(tmp_path / "cache"))
     assert trained.chooser is not None and {"chooser", "chooser:oracle"} <= set(trained.validation)

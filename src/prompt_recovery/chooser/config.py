@@ -3,7 +3,7 @@
 TOML::
 
     [chooser]
-    enabled = true
+    enabled = true      # off by default
     k = 20              # bank prompts per query in each row's pool
     gate = true         # per row: the chosen prompt, it joined with the mean prompt, or the mean prompt
 """
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ChooserConfig:
-    enabled: bool = True
+    # off by default: across sources it cost 8-11% against the members' join (bench/RESULTS.md, chooser)
+    enabled: bool = False
     k: int = 20  # bank prompts taken per query (edit direction, rewritten text, added words, each vector member)
     dedupe: float = 0.985  # candidates of one row with cos >= this are one candidate (the first kept)
     positive_share: float = 0.4  # training rows whose true prompt joins their pool (the 3rd place: 40% true)
