@@ -45,9 +45,17 @@ def model_for(source: str, rows: pd.DataFrame, config: PipelineConfig, folder: P
     start = time.perf_counter()
     pipeline = train(rows, config, cache_dir=CACHE)
     seconds = time.perf_counter() - start
-    log[source] = {"train_s": round(seconds, 1), "rows": len(rows), "order": pipeline.order,
-                   "stages": {k: round(v, 1) for k, v in pipeline.timings.items()}, "validation": pipeline.validation}
-    print(f"{source}: trained on {len(rows)} rows in {seconds:.0f}s {log[source]['stages']}, ensemble {pipeline.order}", flush=True)
+    log[source] = {
+        "train_s": round(seconds, 1),
+        "rows": len(rows),
+        "order": pipeline.order,
+        "stages": {k: round(v, 1) for k, v in pipeline.timings.items()},
+        "validation": pipeline.validation,
+    }
+    print(
+        f"{source}: trained on {len(rows)} rows in {seconds:.0f}s {log[source]['stages']}, ensemble {pipeline.order}",
+        flush=True,
+    )
     pipeline.save(folder)
     return pipeline
 
@@ -61,15 +69,17 @@ def strings(pipeline: Pipeline, rows: pd.DataFrame) -> pd.DataFrame:
     truth = pipeline.embedder.encode(list(rows["rewrite_prompt"]))
     best = [pool.texts[i][int(np.argmax(v @ truth[i]))] if len(v) else joined[i] for i, v in enumerate(pool.vectors)]
     final, _ = pipeline.finish(features, outputs, pipeline.order, joined)
-    return pd.DataFrame({
-        "mean prompt": [pipeline.mean_prompt] * len(rows),
-        "joined": joined,
-        "stage 1": choice.top,
-        "stage 1 + gate": final,
-        "readable": choice.readable,
-        "pool oracle": best,
-        "option": choice.option,
-    })
+    return pd.DataFrame(
+        {
+            "mean prompt": [pipeline.mean_prompt] * len(rows),
+            "joined": joined,
+            "stage 1": choice.top,
+            "stage 1 + gate": final,
+            "readable": choice.readable,
+            "pool oracle": best,
+            "option": choice.option,
+        }
+    )
 
 
 def main() -> None:
@@ -88,7 +98,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     config = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig()
     # the chooser is what this measures: on, whatever the defaults say
-    config = PipelineConfig(replace(config.settings, chooser=replace(config.settings.chooser, enabled=True)), config.members)
+    config = PipelineConfig(
+        replace(config.settings, chooser=replace(config.settings.chooser, enabled=True)), config.members
+    )
     data = sources(3000)
     runs = args.out / "runs.json"
     log = json.loads(runs.read_text()) if runs.exists() else {}

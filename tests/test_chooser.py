@@ -17,8 +17,24 @@ from prompt_recovery.errors import ModelError
 from prompt_recovery.predictors.bank import PromptBank
 
 DIM = 48
-STYLES = ["pirate", "poem", "formal", "tweet", "shanty", "legal", "recipe", "haiku", "sarcastic", "child",
-          "news", "limerick", "scientific", "cheerful", "gloomy", "rap"]
+STYLES = [
+    "pirate",
+    "poem",
+    "formal",
+    "tweet",
+    "shanty",
+    "legal",
+    "recipe",
+    "haiku",
+    "sarcastic",
+    "child",
+    "news",
+    "limerick",
+    "scientific",
+    "cheerful",
+    "gloomy",
+    "rap",
+]
 
 
 class WordSumEmbedder:
@@ -103,7 +119,10 @@ def test_words_added_by_the_rewrite():
 
 def test_pool_merges_near_duplicates_and_keeps_origins_and_ranks():
     emb = WordSumEmbedder()
-    bank = PromptBank(["Make it formal", "Make it better", "Add a pirate"], emb.encode(["Make it formal", "Make it better", "Add a pirate"]))
+    bank = PromptBank(
+        ["Make it formal", "Make it better", "Add a pirate"],
+        emb.encode(["Make it formal", "Make it better", "Add a pirate"]),
+    )
     query = emb.encode(["Make it formal"])  # nearest: "Make it formal", then "Make it better"
     extra = Extra("mean", ["Make it better"], emb.encode(["Make it better"]))
     pool = build_pool([query], bank, [extra], k=2, dedupe=0.985)
@@ -160,9 +179,9 @@ def test_round_trip_through_json_and_damage_is_named(trained):
     ctx = context(emb, original, rewritten, MEAN)
     pool = chooser.pool(ctx, bank, extras(emb, 20), None)
     assert again.choose(ctx, pool, MEAN) == chooser.choose(ctx, pool, MEAN)
-    with pytest.raises(ModelError, match="chooser.json: damaged"):
+    with pytest.raises(ModelError, match=r"chooser\.json: damaged"):
         Chooser.from_doc({**doc, "model": "not a model"}, "chooser.json")
-    with pytest.raises(ModelError, match="chooser.json: damaged"):
+    with pytest.raises(ModelError, match=r"chooser\.json: damaged"):
         Chooser.from_doc({k: v for k, v in doc.items() if k != "gate"}, "chooser.json")
 
 

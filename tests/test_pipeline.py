@@ -327,14 +327,16 @@ def test_chooser_stage_trains_saves_loads_and_never_writes_profanity(tmp_path, m
     assert preds == trained.predict(rows)[0] and {"joined", "readable"} <= set(outputs)
     assert all(r in loaded.bank.texts for r in outputs["readable"])
     # a member that writes profanity: no prediction or readable prompt carries it
-    monkeypatch.setattr(loaded.members["retrieval"], "predict", lambda f, c, cand=None: ["right old bastards style"] * len(f.rows))
+    monkeypatch.setattr(
+        loaded.members["retrieval"], "predict", lambda f, c, cand=None: ["right old bastards style"] * len(f.rows)
+    )
     preds, outputs = loaded.predict(rows, every_member=True)
     assert not any("bastard" in t for t in [*preds, *outputs["readable"]])
     (tmp_path / "m" / "chooser.json").write_text("{")
-    with pytest.raises(PromptRecoveryError, match="chooser.json: damaged"):
+    with pytest.raises(PromptRecoveryError, match=r"chooser\.json: damaged"):
         Pipeline.load(tmp_path / "m", cache_dir=str(tmp_path / "cache"))
     (tmp_path / "m" / "chooser.json").unlink()
-    with pytest.raises(PromptRecoveryError, match="chooser.json: missing"):
+    with pytest.raises(PromptRecoveryError, match=r"chooser\.json: missing"):
         Pipeline.load(tmp_path / "m", cache_dir=str(tmp_path / "cache"))
 
 

@@ -31,12 +31,14 @@ def test_the_python_api_example_runs(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(code.group(1), "README.md", "exec"), namespace)  # our own README's example
     assert len(namespace["predictions"]) == 28 and all(p.strip() for p in namespace["predictions"])
-    assert (tmp_path / "model" / "pipeline.json").exists()
-    assert os.path.isdir(tmp_path / "model")
+    assert (tmp_path / "python-model" / "pipeline.json").exists()
+    assert os.listdir(tmp_path / "cache"), "the example uses the embedding cache"
 
 
 @pytest.mark.parametrize(
-    "config", [PipelineSettings, ChooserConfig, InvertConfig, *(p.Config for p in PREDICTORS.values())], ids=lambda c: c.__name__
+    "config",
+    [PipelineSettings, ChooserConfig, InvertConfig, *(p.Config for p in PREDICTORS.values())],
+    ids=lambda c: c.__name__,
 )
 def test_the_settings_table_names_every_setting(config):
     table = section("Pipeline configuration")

@@ -351,7 +351,7 @@ def write_submission(
     is an error in the competition, so it is refused here, naming the rows."""
     df = pd.DataFrame({"id": [str(i) for i in ids], "rewrite_prompt": list(prompts)})
     if readable is not None:
-        df["readable_prompt"] = list(readable)
+        df["readable_prompt"] = pd.Series(list(readable), dtype=object)
     blank = [
         (n + 1, i)
         for n, (i, p) in enumerate(zip(df["id"], df["rewrite_prompt"], strict=True))

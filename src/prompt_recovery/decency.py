@@ -40,7 +40,11 @@ def is_profane_word(word: str) -> bool:
             stem = w[: -len(end)]
             if end == "s" and stem.endswith("s"):
                 continue  # "assess" is not a plural of "asses": a word in -ss takes -es
-            if stem in words or (end == "ies" and stem + "y" in words) or (end in ("ing", "ed", "er") and stem + "e" in words):
+            if (
+                stem in words
+                or (end == "ies" and stem + "y" in words)
+                or (end in ("ing", "ed", "er") and stem + "e" in words)
+            ):
                 return True
     return False
 

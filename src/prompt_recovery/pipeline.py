@@ -53,11 +53,11 @@ import pandas as pd
 
 from prompt_recovery import banks, progress
 from prompt_recovery.chooser import Choice, Chooser, ChooserConfig
-from prompt_recovery.chooser.pool import Pool
 from prompt_recovery.chooser import stage as chooser_stage
+from prompt_recovery.chooser.pool import Pool
 from prompt_recovery.config import from_table, to_table
-from prompt_recovery.decency import clean
 from prompt_recovery.data import atomic_path, write_text_atomic
+from prompt_recovery.decency import clean
 from prompt_recovery.embed import Embedder, load_embedder
 from prompt_recovery.errors import ConfigError, ModelError, PromptRecoveryError
 from prompt_recovery.metric import beats, best_index
@@ -80,7 +80,14 @@ from prompt_recovery.split import validation_split
 logger = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 FALLBACK = "Rewrite the following text in a different style."
-RESERVED = ("joined", "readable", "ensemble", "bank", "chooser", "pipeline")  # not member names: outputs and files use them
+RESERVED = (
+    "joined",
+    "readable",
+    "ensemble",
+    "bank",
+    "chooser",
+    "pipeline",
+)  # not member names: outputs and files use them
 REFIT_SHARE = 0.1  # refit = "auto": refit when the validation part holds more than this share of the rows
 # The defaults train in minutes on 2 cores (bench/chooser.py prints the times): a mean prompt of at most
 # 16 searched tokens, and the blend without its attention regression and without token-search
@@ -193,7 +200,9 @@ def build_members(tables: list[dict[str, Any]], where: str = "") -> dict[str, Pr
         if not isinstance(base, str):
             raise ConfigError(f"{where}member {i}: name must be text, got {base!r}")
         if base in RESERVED:
-            raise ConfigError(f"{where}member {i}: the name {base!r} is reserved; choose another (not {', '.join(RESERVED)})")
+            raise ConfigError(
+                f"{where}member {i}: the name {base!r} is reserved; choose another (not {', '.join(RESERVED)})"
+            )
         seen[base] = seen.get(base, 0) + 1
         name = base if seen[base] == 1 else f"{base}{seen[base]}"
         members[name] = PREDICTORS[kind].from_table(spec, f"{where}member {i} ({kind})")
@@ -437,8 +446,11 @@ def _load_arrays(path: Path, fix: str) -> dict[str, np.ndarray]:
 
 
 # -- training -----------------------------------------------------------------------------------------
-def fit_members(members: dict[str, Predictor], train: Features, ctx: Context, skip: frozenset[str] | set[str] = frozenset()) -> None:
-    """Fit every member but those named in ``skip``; a vector model with the same settings as one already fitted (a blend part
+def fit_members(
+    members: dict[str, Predictor], train: Features, ctx: Context, skip: frozenset[str] | set[str] = frozenset()
+) -> None:
+    """Fit every member but those named in ``skip``; a vector model with the same settings as one
+    already fitted (a blend part
     and a standalone member, say) is fitted once and shared, whatever its inversion settings."""
     fitted: dict[tuple[str, Any], VectorPredictor] = {}
 
@@ -544,7 +556,13 @@ def train(
             row_ctx, extras = chooser_stage.inputs(ctx, val_f, members, outputs, chosen, joined, probe.mean_prompt)
             assert val_f.prompt is not None
             report = chooser.fit(
-                embedder, row_ctx, ctx.bank, extras, truths, val_f.prompt, probe.mean_prompt,
+                embedder,
+                row_ctx,
+                ctx.bank,
+                extras,
+                truths,
+                val_f.prompt,
+                probe.mean_prompt,
                 chooser_stage.decent_mask(ctx.bank),
             )
             scores.update({"chooser:oracle": report.oracle, "chooser:top": report.top, "chooser": report.gated})

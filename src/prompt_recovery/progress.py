@@ -2,9 +2,9 @@
 
 ``tqdm`` here is tqdm's own class, except that when its stream is not a terminal (a log file, ``nohup``,
 a notebook's captured stderr) it writes one whole line every ``LINE_SECONDS`` (none for a job shorter
-than that) and one when it finishes, instead of redrawing a bar with carriage returns: ``Encoding: 40%| 400/1000 [00:12<00:18, 33.1
-text/s]``. Library code passes ``disable=not show_progress`` as before; the CLI decides
-(``--progress/--no-progress``; on by default).
+than that) and one when it finishes, instead of redrawing a bar with carriage returns:
+``Encoding: 40%| 400/1000 [00:12<00:18, 33.1 text/s]``. Library code passes ``disable=not
+show_progress`` as before; the CLI decides (``--progress/--no-progress``; on by default).
 
 ``stage(message)`` says that a stage of a long job started or ended, through the
 ``prompt_recovery.progress`` logger at INFO: the CLI shows those records when progress is on, and
@@ -14,8 +14,6 @@ library users see them only if they configure logging.
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any
 
 from tqdm.auto import tqdm as _tqdm
 
@@ -27,7 +25,7 @@ def stage(message: str, *args: object) -> None:
     logger.info(message, *args)
 
 
-class tqdm(_tqdm):  # noqa: N801 - a drop-in for tqdm.auto.tqdm
+class tqdm(_tqdm):
     def _line_mode(self) -> bool:
         # decided on first use: tqdm draws once inside its own __init__, before a subclass could set a flag
         mode = self.__dict__.get("_lines")
@@ -57,7 +55,7 @@ class tqdm(_tqdm):  # noqa: N801 - a drop-in for tqdm.auto.tqdm
         self.fp.flush()
 
     def close(self) -> None:
-        if self.disable or not self._line_mode():
+        if getattr(self, "disable", False) or not self._line_mode():
             return super().close()
         if self.__dict__["_last_line"]:
             self._line(self._time())  # the last line: where the job ended

@@ -47,7 +47,7 @@ def validation_split(
         nearest = np.maximum(nearest, points @ points[j])
     anchor_vectors = points[anchors]
     group = nearest_rows(vectors, anchor_vectors, 1)[:, 0]  # [N]
-    want = int(round(grouped * n_val))
+    want = round(grouped * n_val)
     held: list[int] = []
     for g in rng.permutation(len(anchors)):
         if len(held) >= want:

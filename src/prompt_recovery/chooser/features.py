@@ -109,7 +109,11 @@ def pair_features(pool: Pool, ctx: RowContext) -> np.ndarray:
         ranks = pool.ranks[i]
         retrieved = (ranks > 0).sum(axis=1, keepdims=True)
         centre = c @ unit(c.mean(axis=0, keepdims=True))[0]
-        added, rew, orig = stems(ctx.added[i]), stems(content_words(ctx.rewritten[i])), stems(content_words(ctx.original[i]))
+        added, rew, orig = (
+            stems(ctx.added[i]),
+            stems(content_words(ctx.rewritten[i])),
+            stems(content_words(ctx.original[i])),
+        )
         lexical = []
         for text in pool.texts[i]:
             words = content_words(text)

@@ -141,7 +141,10 @@ class Chooser:
         positive = rng.random(n) < c.positive_share
         plain = self.pool(ctx, bank, extras, allowed)
         with_truth = self.pool(
-            ctx, bank, [Extra("bank", [t if p else "" for t, p in zip(truth, positive, strict=True)], truth_vectors), *extras], allowed
+            ctx,
+            bank,
+            [Extra("bank", [t if p else "" for t, p in zip(truth, positive, strict=True)], truth_vectors), *extras],
+            allowed,
         )
         self.feature_names = names(ctx)
         x_all = _round(pair_features(with_truth, ctx))
@@ -158,8 +161,10 @@ class Chooser:
             fit_rows = np.flatnonzero(fold != f)
             take = np.concatenate([np.arange(off[i], off[i + 1]) for i in fit_rows])
             model = _booster(self.params, x_all[take], y_all[take], c.trees, self.feature_names)
-            for i in np.flatnonzero(fold == f):
-                oof[off_plain[i] : off_plain[i + 1]] = model.predict(x_plain[off_plain[i] : off_plain[i + 1]], num_threads=1)
+            for row in np.flatnonzero(fold == f):
+                oof[off_plain[row] : off_plain[row + 1]] = model.predict(
+                    x_plain[off_plain[row] : off_plain[row + 1]], num_threads=1
+                )
         conf = {o: np.full(n, np.nan) for o in OPTIONS}  # the reranker's prediction each option rests on
         s: dict[str, np.ndarray] = {o: np.full(n, np.nan) for o in OPTIONS}
         tops, oracle = [], np.zeros(n)
@@ -178,7 +183,9 @@ class Chooser:
         s["composed"] = scs(np.einsum("nd,nd->n", composed_vec, truth_vectors)).astype(np.float64)
         s["mean"] = scs(truth_vectors @ mean_vec).astype(np.float64)
         fits = {o: np.isfinite(conf[o]) & np.isfinite(s[o]) for o in OPTIONS}
-        self.gate = {o: self._isotonic(conf[o][fits[o]], s[o][fits[o]]) for o in OPTIONS if fits[o].any()} if c.gate else {}
+        self.gate = (
+            {o: self._isotonic(conf[o][fits[o]], s[o][fits[o]]) for o in OPTIONS if fits[o].any()} if c.gate else {}
+        )
         picked = [self._option({o: conf[o][i] for o in OPTIONS}) for i in range(n)]
         gated = np.array([s[o][i] for i, o in enumerate(picked)])
         self.booster = _booster(self.params, x_all, y_all, c.trees, self.feature_names)

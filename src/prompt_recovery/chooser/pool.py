@@ -72,38 +72,49 @@ def build_pool(
         keys, index = keys[allowed], index[allowed]
     found = [nearest_rows(q, keys, min(k, len(keys))) if len(keys) else np.zeros((n, 0), int) for q in queries]
     pool = Pool([], [], [], [])
+    dim = bank.vectors.shape[1] if bank.vectors.ndim == 2 else 0
     for i in range(n):
-        texts: list[str] = []
-        vecs: list[np.ndarray] = []
-        origin: list[np.ndarray] = []
-        ranks: list[np.ndarray] = []
-
-        def add(text: str, vec: np.ndarray, kind: str, q: int = -1, r: int = 0) -> None:
-            flags = np.zeros(len(ORIGINS), np.float32)
-            flags[ORIGINS.index(kind)] = 1
-            rank = np.zeros(len(queries), np.float32)
-            if q >= 0:
-                rank[q] = r + 1
-            if vecs:
-                sims = np.stack(vecs) @ vec
-                j = int(np.argmax(sims))
-                if sims[j] >= dedupe:
-                    origin[j] = np.maximum(origin[j], flags)
-                    ranks[j] = np.where(ranks[j] == 0, rank, np.minimum(ranks[j], np.where(rank == 0, np.inf, rank)))
-                    return
-            texts.append(text)
-            vecs.append(vec)
-            origin.append(flags)
-            ranks.append(rank)
-
+        row = _Row(len(queries), dedupe)
         for extra in extras:
             if extra.texts[i]:
-                add(extra.texts[i], extra.vectors[i], extra.origin)
+                row.add(extra.texts[i], extra.vectors[i], extra.origin)
         for q, top in enumerate(found):
             for r, j in enumerate(top[i]):
-                add(bank.texts[index[j]], keys[j], "bank", q, r)
-        pool.texts.append(texts)
-        pool.vectors.append(np.stack(vecs).astype(np.float32) if vecs else np.zeros((0, bank.vectors.shape[1]), np.float32))
-        pool.origin.append(np.stack(origin) if origin else np.zeros((0, len(ORIGINS)), np.float32))
-        pool.ranks.append(np.stack(ranks) if ranks else np.zeros((0, len(queries)), np.float32))
+                row.add(bank.texts[index[j]], keys[j], "bank", q, r)
+        pool.texts.append(row.texts)
+        pool.vectors.append(np.stack(row.vecs).astype(np.float32) if row.vecs else np.zeros((0, dim), np.float32))
+        pool.origin.append(np.stack(row.origin) if row.origin else np.zeros((0, len(ORIGINS)), np.float32))
+        pool.ranks.append(np.stack(row.ranks) if row.ranks else np.zeros((0, len(queries)), np.float32))
     return pool
+
+
+class _Row:
+    """One row's candidates while its pool is built: ``add`` keeps a new one or merges it into the
+    earlier candidate within cosine ``dedupe``."""
+
+    def __init__(self, queries: int, dedupe: float) -> None:
+        self.queries, self.dedupe = queries, dedupe
+        self.texts: list[str] = []
+        self.vecs: list[np.ndarray] = []
+        self.origin: list[np.ndarray] = []
+        self.ranks: list[np.ndarray] = []
+
+    def add(self, text: str, vec: np.ndarray, kind: str, q: int = -1, r: int = 0) -> None:
+        flags = np.zeros(len(ORIGINS), np.float32)
+        flags[ORIGINS.index(kind)] = 1
+        rank = np.zeros(self.queries, np.float32)
+        if q >= 0:
+            rank[q] = r + 1
+        if self.vecs:
+            sims = np.stack(self.vecs) @ vec
+            j = int(np.argmax(sims))
+            if sims[j] >= self.dedupe:
+                self.origin[j] = np.maximum(self.origin[j], flags)
+                # the best (lowest) rank per query, 0 meaning "not retrieved" on either side
+                kept = self.ranks[j]
+                self.ranks[j] = np.where(kept == 0, rank, np.where(rank == 0, kept, np.minimum(kept, rank)))
+                return
+        self.texts.append(text)
+        self.vecs.append(vec)
+        self.origin.append(flags)
+        self.ranks.append(rank)

@@ -2,7 +2,8 @@
 
 A content word is a run of letters, lower-cased, at least 3 long and not an English stop word
 (scikit-learn's list). Its stem is its first 5 letters, a cheap stand-in for "the same word":
-"formal" and "formally" both stem to "forma". The added words of a rewrite are the content words of the rewritten text whose stems
+"formal" and "formally" both stem to "forma". The added words of a rewrite are the content words of
+the rewritten text whose stems
 are absent from the original, in first-seen order.
 
 Example::

@@ -24,7 +24,8 @@ def finetune(
         ),
     ],
     out: Annotated[
-        Path, typer.Option("-o", "--out", metavar="FOLDER", help="Folder for the adapter; a rerun resumes a killed run.")
+        Path,
+        typer.Option("-o", "--out", metavar="FOLDER", help="Folder for the adapter; a rerun resumes a killed run."),
     ],
     split_file: Annotated[
         list[Path] | None,

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from prompt_recovery.progress import tqdm
 
 from prompt_recovery.commands import app, show_progress, user_errors
 from prompt_recovery.commands._help import App
@@ -19,6 +18,7 @@ from prompt_recovery.commands._llm import (
     TemplateOpt,
     TimeoutOpt,
 )
+from prompt_recovery.progress import tqdm
 
 generate_app = App(no_args_is_help=False, help="Generate synthetic data with an LLM.")
 app.add_typer(generate_app, name="generate")

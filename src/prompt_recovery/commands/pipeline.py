@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from prompt_recovery.progress import tqdm
 
 from prompt_recovery.commands import (
     DEFAULT_CACHE,
@@ -25,6 +24,7 @@ from prompt_recovery.commands import (
     user_errors,
 )
 from prompt_recovery.errors import DataError
+from prompt_recovery.progress import tqdm
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -148,7 +148,9 @@ def predict(
     data: Annotated[Path, typer.Argument(help="Rows with id, original_text, rewritten_text.")],
     out: Annotated[
         Path | None,
-        typer.Option("-o", "--out", help="Submission to write: id, rewrite_prompt, readable_prompt (.csv/.jsonl/.parquet)."),
+        typer.Option(
+            "-o", "--out", help="Submission to write: id, rewrite_prompt, readable_prompt (.csv/.jsonl/.parquet)."
+        ),
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", hidden=True, help="Old name of -o/--out.")] = None,
     style: Annotated[

@@ -63,7 +63,9 @@ def mean_prompt(
         Path | None, typer.Option(help="Target weights (id, weight) from calibrate; --targets must have an id column.")
     ] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="Save progress here; rerun to resume.")] = None,
-    out: Annotated[Path | None, typer.Option("-o", "--out", help="Write the result (text, objective, history) as JSON.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Write the result (text, objective, history) as JSON.")
+    ] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
     no_cache: NoCacheOpt = False,
 ) -> None:

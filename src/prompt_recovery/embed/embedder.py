@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from prompt_recovery.progress import tqdm
 
 from prompt_recovery.embed.cache import EmbeddingCache
 from prompt_recovery.embed.modules import load_dense, pool, read_pooling_mode
 from prompt_recovery.embed.tokenize import HFTokenizer, SentencePieceTF, TextTokenizer
 from prompt_recovery.errors import EmbedderError
+from prompt_recovery.progress import tqdm
 
 
 class Embedder:

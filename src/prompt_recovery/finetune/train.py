@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prompt_recovery.progress import tqdm
 
 from prompt_recovery.finetune.config import FinetuneConfig
 from prompt_recovery.finetune.data import Example, collate, encode_rows
 from prompt_recovery.finetune.model import META_FILE, META_VERSION, FinetuneError, load_base
+from prompt_recovery.progress import tqdm
 
 log = logging.getLogger(__name__)
 

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from prompt_recovery.progress import tqdm
 
 from prompt_recovery.errors import PromptRecoveryError
 from prompt_recovery.llm import LLM, GenerationConfig, LLMError
 from prompt_recovery.llm.templates import GUESS_STOP, clean_line
 from prompt_recovery.predictors.base import Context, Features, Predictor
+from prompt_recovery.progress import tqdm
 
 log = logging.getLogger(__name__)
 

@@ -43,11 +43,11 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from torch import nn
-from prompt_recovery.progress import tqdm
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.predictors.base import Context, Features, VectorPredictor, nearest_rows, unit
 from prompt_recovery.predictors.invert import InvertConfig
+from prompt_recovery.progress import tqdm
 
 
 def _inputs(rows: Features) -> np.ndarray:

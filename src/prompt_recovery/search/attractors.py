@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from prompt_recovery.progress import tqdm
 
 from prompt_recovery.embed import Embedder
+from prompt_recovery.progress import tqdm
 from prompt_recovery.search.objective import MeanSCS
 from prompt_recovery.search.vocab import VocabFilter, allowed_token_ids
 

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from prompt_recovery.progress import tqdm
 
 from prompt_recovery.embed import Embedder
 from prompt_recovery.metric import beats, best_index, row_scores
+from prompt_recovery.progress import tqdm
 from prompt_recovery.search.proposals.base import Edit, sample_positions
 from prompt_recovery.search.space import Ranker, token_space
 from prompt_recovery.search.vocab import VocabFilter

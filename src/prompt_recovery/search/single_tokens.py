@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from prompt_recovery.progress import tqdm
 
 from prompt_recovery.embed import Embedder
+from prompt_recovery.progress import tqdm
 
 logger = logging.getLogger(__name__)
 
