@@ -20,8 +20,17 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from importlib.resources import files
 
-from prompt_recovery.search.vocab import profane_words
+
+@cache
+def profane_words() -> frozenset[str]:
+    """better-profanity's word list, lower-cased (its own matcher adds leetspeak variants we don't need:
+    vocabulary pieces are spelled plainly, and an exact set lookup checks 30k pieces in ~0.04 s where
+    ``contains_profanity`` takes ~4 s)."""
+    text = (files("better_profanity") / "profanity_wordlist.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip())
+
 
 WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 ENDINGS = ("ies", "ers", "ing", "es", "ed", "er", "s", "y")

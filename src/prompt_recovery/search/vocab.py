@@ -9,9 +9,11 @@ token's id comes back when its decoded text is tokenized again, so a chosen toke
 the string is re-tokenized), only Latin-script letters, only ASCII letters, only the first N.
 
 The list is matched against the whole piece, lower-cased, without its WordPiece "##" or SentencePiece
-"▁" mark: "##ass" is blocked, "class" is not. The pipeline's searches (the mean prompt, the blend's
+"▁" mark, plurals and other endings included (``decency``): "##ass" and "▁bastards" are blocked,
+"class" is not. The pipeline's searches (the mean prompt, the blend's
 refinement) use the default filter; only the ``mean-prompt`` and ``attractors`` commands can lift it.
-Words the search spells from several pieces are not caught.
+Words the search spells from several pieces are not caught here: the pipeline cleans every prediction
+(``decency.clean``).
 
 Example (T5): "▁the" and "lucrarea" are allowed; "</s>", "<pad>", "<extra_id_3>" never are, nor "▁hell"
 unless ``allow_profanity``.
@@ -21,11 +23,10 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
 
 import numpy as np
 
+from prompt_recovery.decency import is_profane_word
 from prompt_recovery.embed.tokenize import TextTokenizer
 
 
@@ -38,18 +39,11 @@ class VocabFilter:
     allow_profanity: bool = False  # True: also tokens whose word is on better-profanity's list
 
 
-@cache
-def profane_words() -> frozenset[str]:
-    """better-profanity's word list, lower-cased (its own matcher adds leetspeak variants we don't need:
-    vocabulary pieces are spelled plainly, and an exact set lookup checks 30k pieces in ~0.04 s where
-    ``contains_profanity`` takes ~4 s)."""
-    text = (files("better_profanity") / "profanity_wordlist.txt").read_text(encoding="utf-8")
-    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip())
-
-
 def is_profane(piece: str) -> bool:
-    """True when the piece's word, without "##" / "▁" and lower-cased, is on the list: "▁Nazi" -> True."""
-    return piece.strip().removeprefix("##").removeprefix("▁").strip().lower() in profane_words()
+    """True when the piece's word, without "##" / "▁", is on the list or an inflection of a listed word
+    (``decency.is_profane_word``): "▁Nazi" -> True, "▁bastards" -> True, "▁classes" -> False."""
+    word = piece.strip().removeprefix("##").removeprefix("▁").strip()
+    return bool(word) and is_profane_word(word)
 
 
 def _latin(text: str) -> bool:
