@@ -4,7 +4,8 @@ Trains the default pipeline (``PipelineConfig()``) or ``--config`` on the whole 
 ``prompt-recovery train data/corpus/corpus.csv`` does; ``--split train``: its train split) with a cold
 embedding cache, prints the training time per stage (issue 31: at most 5 minutes on 2 cores), then
 predicts 1,300 rows drawn from the whole corpus (with replacement past its size; speed does not care
-which rows) with a cold embedding cache, and prints rows/s and the peak resident memory of the process. Target (issue 5): at most 20 minutes and 4 GB on 2 cores.
+which rows) with a cold embedding cache, and prints rows/s and the peak resident memory of the process.
+Target (issue 5): at most 20 minutes and 4 GB on 2 cores.
 
     .venv/bin/python bench/predict.py [--rows 1300] [--config pipeline.toml] [--train-limit N]
 """
