@@ -375,12 +375,7 @@ class Pipeline:
             raise ModelError(
                 f"{folder}: no trained model here (no such folder). Fix: run `prompt-recovery train` first."
             )
-        if not meta.is_file():
-            raise ModelError(f"{folder}: no trained model here (missing pipeline.json). {retrain}")
-        try:
-            doc = json.loads(meta.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelError(f"{meta}: damaged ({exc}). {retrain}") from None
+        doc = _read_json(meta, retrain, f"{folder}: no trained model here (missing pipeline.json). {retrain}")
         if not isinstance(doc, dict) or doc.get("format_version") != FORMAT_VERSION:
             version = doc.get("format_version") if isinstance(doc, dict) else None
             raise ModelError(f"{folder}: model format {version} is not {FORMAT_VERSION}. {retrain}")
@@ -417,17 +412,23 @@ class Pipeline:
         chooser = None
         if doc.get("chooser"):
             path = folder / "chooser.json"
-            if not path.is_file():
-                raise ModelError(f"{path}: missing from the model folder. {retrain}")
-            try:
-                chooser_doc = json.loads(path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise ModelError(f"{path}: damaged ({exc}). {retrain}") from None
+            chooser_doc = _read_json(path, retrain, f"{path}: missing from the model folder. {retrain}")
             if not isinstance(chooser_doc, dict):
                 raise ModelError(f"{path}: damaged (not a JSON object). {retrain}")
             chooser = Chooser.from_doc(chooser_doc, str(path))
         bank = PromptBank(bank_texts, bank_vectors)
         return cls(settings, embedder, bank, members, order, validation, chooser)
+
+
+def _read_json(path: Path, fix: str, missing: str) -> Any:
+    """The JSON document at ``path``; ``ModelError`` with ``missing`` when there is none, naming the file
+    when it is damaged."""
+    if not path.is_file():
+        raise ModelError(missing)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: damaged ({exc}). {fix}") from None
 
 
 def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
