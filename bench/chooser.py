@@ -64,7 +64,7 @@ def strings(pipeline: Pipeline, rows: pd.DataFrame) -> pd.DataFrame:
     """One column per ``COLUMNS`` entry but the oracle, plus ``oracle``'s string, per row of ``rows``."""
     features = Features.of(rows, pipeline.embedder)
     outputs = pipeline.member_outputs(features, list(pipeline.order))
-    joined = pipeline.combine(outputs)
+    joined = pipeline.combine(outputs, suffix=False)
     choice, pool = pipeline.choose(features, outputs, pipeline.order, joined)
     truth = pipeline.embedder.encode(list(rows["rewrite_prompt"]))
     best = [pool.texts[i][int(np.argmax(v @ truth[i]))] if len(v) else joined[i] for i, v in enumerate(pool.vectors)]

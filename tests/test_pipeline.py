@@ -1,6 +1,7 @@
 """The recovery pipeline: save/load round trips, fallbacks, the never-blank guarantee, the commands."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,17 @@ def test_commands_end_to_end(tmp_path):
     out = pd.read_csv(sub)
     assert list(out["id"]) == list(labelled()["id"]) and out["rewrite_prompt"].str.strip().all()
     assert not (tmp_path / "sub.csv.partial.jsonl").exists()
+    assert out["readable_prompt"].str.strip().all()
+    plain = tmp_path / "plain.csv"
+    res = runner.invoke(
+        app, ["predict", str(inputs), "--model", str(model), "--out", str(plain), "--style", "readable", *cache]
+    )
+    assert res.exit_code == 0, res.output
+    assert list(pd.read_csv(plain)["rewrite_prompt"]) == list(out["readable_prompt"])
+    res = runner.invoke(
+        app, ["predict", str(inputs), "--model", str(model), "-o", str(plain), "--style", "poem", *cache]
+    )
+    assert res.exit_code == 2 and "poem" in res.output
     res = runner.invoke(app, ["evaluate", str(data), "--model", str(model), "--json", *cache])
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)["predictors"]
@@ -326,6 +338,10 @@ def test_chooser_stage_trains_saves_loads_and_never_writes_profanity(tmp_path, m
     preds, outputs = loaded.predict(rows)
     assert preds == trained.predict(rows)[0] and {"joined", "readable"} <= set(outputs)
     assert all(r in loaded.bank.texts for r in outputs["readable"])
+    # the settings' suffix ends every prediction once, whichever candidate the chooser took
+    monkeypatch.setattr(loaded, "settings", replace(loaded.settings, suffix="lucrarea"))
+    suffixed, _ = loaded.predict(rows)
+    assert suffixed == [f"{t} lucrarea" for t in preds]
     # a member that writes profanity: no prediction or readable prompt carries it
     monkeypatch.setattr(
         loaded.members["retrieval"], "predict", lambda f, c, cand=None: ["right old bastards style"] * len(f.rows)

@@ -80,19 +80,13 @@ from prompt_recovery.split import validation_split
 logger = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 FALLBACK = "Rewrite the following text in a different style."
-RESERVED = (
-    "joined",
-    "readable",
-    "ensemble",
-    "bank",
-    "chooser",
-    "pipeline",
-)  # not member names: outputs and files use them
+# not member names: prediction outputs and model files use them
+RESERVED = ("joined", "readable", "ensemble", "bank", "chooser", "pipeline")
 REFIT_SHARE = 0.1  # refit = "auto": refit when the validation part holds more than this share of the rows
 # The defaults train in minutes on 2 cores (bench/chooser.py prints the times): a mean prompt of at most
 # 16 searched tokens, and the blend without its attention regression and without token-search
-# refinement (its string is a join of bank prompts, so people can read it). The chooser, not the
-# members' strings, decides most rows (bench/RESULTS.md, chooser).
+# refinement (its string is a join of bank prompts, so people can read it). The chooser is off by
+# default: across sources it lost to these members' join (bench/RESULTS.md, chooser).
 DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
     {"kind": "constant", "max_tokens": 16},
     {
@@ -251,15 +245,16 @@ class Pipeline:
                 outputs[name] = [""] * len(rows.rows)
         return outputs
 
-    def combine(self, outputs: dict[str, list[str]], order: list[str] | None = None) -> list[str]:
-        """Join the members' strings in ``order``; never blank (mean prompt, then ``FALLBACK``)."""
+    def combine(self, outputs: dict[str, list[str]], order: list[str] | None = None, suffix: bool = True) -> list[str]:
+        """Join the members' strings in ``order``; never blank (mean prompt, then ``FALLBACK``). The
+        settings' suffix is appended unless ``suffix`` is False (``finish`` appends it itself)."""
         order = self.order if order is None else order
         n = len(next(iter(outputs.values())))
         joined = []
         for i in range(n):
             parts = [outputs[name][i] for name in order if outputs[name][i]]
             text = " ".join(dict.fromkeys(parts)) or self.mean_prompt
-            if self.settings.suffix:
+            if suffix and self.settings.suffix:
                 text = f"{text} {self.settings.suffix}"
             joined.append(text)
         return joined
@@ -277,7 +272,7 @@ class Pipeline:
         features = Features.of(rows, self.embedder)
         if every_member:
             outputs = self.member_outputs(features)
-            return self.finish(features, outputs, self.order, self.combine(outputs))
+            return self.finish(features, outputs, self.order, self.combine(outputs, suffix=False))
         outputs = self.member_outputs(features, list(self.order))
         n = len(rows)
         blank = [i for i in range(n) if not any(outputs[name][i] for name in self.order)]
@@ -294,7 +289,7 @@ class Pipeline:
                 outputs[name][i] = text
             blank = [i for i in blank if not outputs[name][i]]
         order = [*self.order, *(name for name in spare if name in outputs)]
-        return self.finish(features, outputs, order, self.combine(outputs, order))
+        return self.finish(features, outputs, order, self.combine(outputs, order, suffix=False))
 
     def choose(
         self, features: Features, outputs: dict[str, list[str]], order: list[str], joined: list[str]
@@ -312,20 +307,21 @@ class Pipeline:
     def finish(
         self, features: Features, outputs: dict[str, list[str]], order: list[str], joined: list[str]
     ) -> tuple[list[str], dict[str, list[str]]]:
-        """The chooser's strings (when trained) or the join, cleaned of profanity, never blank; the
-        outputs gain ``readable``: the chooser's readable prompt, or without a chooser the decent bank
-        prompt nearest each prediction (a plain instruction, never a token-search string)."""
+        """The chooser's strings (when trained) or the join (``joined``, without the settings' suffix),
+        then the suffix, cleaned of profanity, never blank. The outputs gain ``readable``: the chooser's
+        readable prompt, or without a chooser the decent bank prompt nearest each prediction (a plain
+        instruction, never a token-search string)."""
         fallback = clean(self.mean_prompt) or FALLBACK
         if self.chooser is not None:
             choice, _ = self.choose(features, outputs, order, joined)
             texts = choice.text
-            if self.settings.suffix:
-                texts = [f"{t} {self.settings.suffix}" for t in texts]
             readable = choice.readable
             outputs = {**outputs, "joined": joined}
         else:
             texts = joined
             readable = self.nearest_readable(texts)
+        if self.settings.suffix:
+            texts = [f"{t} {self.settings.suffix}" for t in texts]
         texts = [clean(t) or fallback for t in texts]
         return texts, {**outputs, "readable": [clean(t) or fallback for t in readable]}
 
@@ -451,8 +447,8 @@ def fit_members(
     members: dict[str, Predictor], train: Features, ctx: Context, skip: frozenset[str] | set[str] = frozenset()
 ) -> None:
     """Fit every member but those named in ``skip``; a vector model with the same settings as one
-    already fitted (a blend part
-    and a standalone member, say) is fitted once and shared, whatever its inversion settings."""
+    already fitted (a blend part and a standalone member, say) is fitted once and shared, whatever its
+    inversion settings."""
     fitted: dict[tuple[str, Any], VectorPredictor] = {}
 
     def key(p: VectorPredictor) -> tuple[str, Any]:
@@ -553,7 +549,7 @@ def train(
         if s.chooser.enabled and n_val >= s.chooser.min_rows:
             progress.stage("train: training the chooser on the %d validation rows", n_val)
             chooser = Chooser(s.chooser)
-            joined = probe.combine(outputs, chosen)
+            joined = probe.combine(outputs, chosen, suffix=False)
             row_ctx, extras = chooser_stage.inputs(ctx, val_f, members, outputs, chosen, joined, probe.mean_prompt)
             assert val_f.prompt is not None
             report = chooser.fit(
