@@ -173,7 +173,7 @@ class Chooser:
             j = int(np.argmax(p))  # the first of the highest
             s["top"][i], oracle[i] = y_plain[i][j], y_plain[i].max()
             tops.append(plain.texts[i][j])
-            for o, (k, _) in self._bases(p, plain.origin[i]).items():
+            for o, k in self._bases(p, plain.origin[i]).items():
                 conf[o][i] = p[k]
                 if o == "joined":
                     s[o][i] = y_plain[i][k]
@@ -211,16 +211,16 @@ class Chooser:
         return np.asarray(iso.X_thresholds_, np.float64), np.asarray(iso.y_thresholds_, np.float64)
 
     @staticmethod
-    def _bases(p: np.ndarray, origin: np.ndarray) -> dict[str, tuple[int, str]]:
-        """For one row's predictions ``p`` [C] and origins [C, O]: option -> (the candidate it rests on,
-        why). ``joined`` and ``mean`` rest on their own candidates (absent when the pool lacks them),
-        ``top`` and ``composed`` on the pick."""
+    def _bases(p: np.ndarray, origin: np.ndarray) -> dict[str, int]:
+        """For one row's predictions ``p`` [C] and origins [C, O]: option -> the candidate it rests on.
+        ``joined`` and ``mean`` rest on their own candidates (absent when the pool lacks them), ``top``
+        and ``composed`` on the pick."""
         j = int(np.argmax(p))
-        out = {"top": (j, "pick"), "composed": (j, "pick")}
+        out = {"top": j, "composed": j}
         for option, column in (("joined", JOINED), ("mean", MEAN)):
             where = np.flatnonzero(origin[:, column] > 0)
             if len(where):
-                out[option] = (int(where[0]), option)
+                out[option] = int(where[0])
         return out
 
     def _option(self, confidence: dict[str, float]) -> str:
@@ -263,12 +263,12 @@ class Chooser:
             j = int(np.argmax(p))
             top = pool.texts[i][j]
             bases = self._bases(p, pool.origin[i])
-            option = self._option({o: float(p[k]) for o, (k, _) in bases.items()})
+            option = self._option({o: float(p[k]) for o, k in bases.items()})
             text = {
                 "top": top,
                 "composed": self._compose(top, mean_text),
                 "mean": mean_text,
-                "joined": pool.texts[i][bases["joined"][0]] if "joined" in bases else top,
+                "joined": pool.texts[i][bases["joined"]] if "joined" in bases else top,
             }[option]
             readable = pool.origin[i][:, list(READABLE)].max(axis=1) > 0
             r = int(np.argmax(np.where(readable, p, -np.inf))) if readable.any() else j

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -41,7 +42,15 @@ BankOpt = Annotated[
         "line), .json (list of strings), .csv/.jsonl/.parquet (column rewrite_prompt or prompt) file.",
     ),
 ]
-STYLES = ("metric", "readable")  # predict --style: what the submission's rewrite_prompt holds
+
+
+class Style(StrEnum):
+    """``predict --style``: what the submission's rewrite_prompt holds."""
+
+    metric = "metric"
+    readable = "readable"
+
+
 EVALUATE_CHUNK = 256  # rows per prediction call in evaluate (predict's default chunk): progress and an ETA
 
 
@@ -154,13 +163,12 @@ def predict(
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", hidden=True, help="Old name of -o/--out.")] = None,
     style: Annotated[
-        str,
+        Style,
         typer.Option(
-            metavar="metric|readable",
             help="What rewrite_prompt holds: 'metric' (the string chosen for the score) or 'readable' (the plain "
             "instruction, also in readable_prompt either way).",
         ),
-    ] = "metric",
+    ] = Style.metric,
     model: Annotated[
         Path | None, typer.Option("--model", metavar="FOLDER", help="Model folder written by `train`.")
     ] = None,
@@ -203,9 +211,6 @@ def predict(
     output = renamed(out, output, "--output", "-o/--out")
     if output is None:
         typer.echo("error: give the submission to write with -o/--out FILE.", err=True)
-        raise typer.Exit(2)
-    if style not in STYLES:
-        typer.echo(f"error: --style {style!r}: choose {' or '.join(STYLES)}.", err=True)
         raise typer.Exit(2)
     from prompt_recovery.banks import extend, read_bank
     from prompt_recovery.banks import fingerprint as bank_fingerprint
@@ -267,7 +272,7 @@ def predict(
         fallback = mean_prompt(pipeline)
         metric = [done.get(rid, fallback) for rid in rows["id"]]
         plain_all = [readable.get(rid, fallback) for rid in rows["id"]]
-        write_submission(output, rows["id"], plain_all if style == "readable" else metric, readable=plain_all)
+        write_submission(output, rows["id"], plain_all if style is Style.readable else metric, readable=plain_all)
         if not left:
             partial.discard()
     typer.echo(f"wrote {len(rows)} predictions to {output}")
