@@ -17,6 +17,7 @@ import io
 import json
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,13 +25,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from prompt_recovery.checks import describe
 from prompt_recovery.errors import DataError
 
 INPUT_COLUMNS = ("id", "original_text", "rewritten_text")
 LABELLED_COLUMNS = ("original_text", "rewritten_text", "rewrite_prompt")
 SUBMISSION_COLUMNS = ("id", "rewrite_prompt")
 TEXT_COLUMNS = ("original_text", "rewritten_text", "rewrite_prompt", "prompt")
-DEFAULT_MAX_CHARS = 50_000
+DEFAULT_MAX_CHARS = 50_000  # the cap on one text: input texts, labels and bank prompts alike
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet")
+# separators a table may really use, what to call it and the suffix that reads it (None: no reader)
+_SEPARATORS = {
+    ",": ("comma-separated", ".csv"),
+    "\t": ("tab-separated", ".tsv"),
+    ";": ("semicolon-separated", None),
+    "|": ("pipe-separated", None),
+}
 
 
 # Magic bytes of formats that get mislabelled as text: (prefix, what it is, the suffix it wants).
@@ -84,24 +94,27 @@ def decode_text(raw: bytes, path: str | Path, kind: str = "text") -> str:
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read ``.csv``, ``.jsonl``/``.ndjson``, ``.json`` (records) or ``.parquet`` as all-string columns.
+    """Read ``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``, ``.json`` (records) or ``.parquet`` as all-string
+    columns.
 
     Strings like ``NA`` or ``null`` stay text (no NaN guessing); real gaps become ``None``. Parsing is
-    strict: a CSV record with more or fewer fields than the header, an unclosed quote, a JSONL line that
-    is not an object, or binary content is a ``DataError`` naming the file and line.
+    strict: a CSV record with more or fewer fields than the header, an unclosed quote, a tab- or
+    semicolon-separated file named ``.csv``, a JSONL line that is not an object, or binary content is a
+    ``DataError`` naming the file and line.
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".jsonl", ".ndjson", ".json", ".parquet"):
+    if suffix not in TABLE_SUFFIXES:
         read_bytes(path)  # a missing file or a folder says so first
-        raise DataError(f"{path}: unknown file type {suffix!r}; use .csv, .jsonl, .json or .parquet")
+        raise DataError(f"{path}: unknown file type {suffix!r}; use {', '.join(TABLE_SUFFIXES)}")
     raw = read_bytes(path)
     if suffix == ".parquet":
         df = _read_parquet(path, raw)
     else:
-        text = decode_text(raw, path, "CSV text" if suffix == ".csv" else "JSON text")
-        if suffix == ".csv":
-            df = _read_csv(path, text)
+        kind = {".csv": "CSV text", ".tsv": "TSV text"}.get(suffix, "JSON text")
+        text = decode_text(raw, path, kind)
+        if suffix in (".csv", ".tsv"):
+            df = _read_csv(path, text, "\t" if suffix == ".tsv" else ",")
         elif suffix == ".json":
             df = _read_json(path, text)
         else:
@@ -118,30 +131,46 @@ def _read_parquet(path: Path, raw: bytes) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable Parquet file ({exc}). Fix: {hint}.") from None
 
 
-def _read_csv(path: Path, text: str) -> pd.DataFrame:
-    """RFC 4180 through the ``csv`` module with ``strict=True``; every record must have the header's width."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+@contextmanager
+def _no_field_limit(size: int) -> Iterator[None]:
+    """Lift the ``csv`` module's field size limit (131,072 characters) to ``size`` while reading: a long
+    field then reaches ``validate_rows``, which names its row, column and the text cap, and an unclosed
+    quote reaches the end of the file, where it is named as such."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, size))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _read_csv(path: Path, text: str, delimiter: str = ",") -> pd.DataFrame:
+    """RFC 4180 through the ``csv`` module with ``strict=True``; every record must have the header's width.
+    ``delimiter`` is ``,`` (``.csv``) or a tab (``.tsv``)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     records: list[list[str]] = []
     header: list[str] | None = None
     start = 1  # physical line where the record being read starts
     try:
-        for record in reader:
-            if not record:  # a blank line
+        with _no_field_limit(len(text) + 1):
+            for record in reader:
+                if not record:  # a blank line
+                    start = reader.line_num + 1
+                    continue
+                if header is None:
+                    header = record
+                    _check_separator(path, header, delimiter)
+                    _check_header(path, header)
+                elif len(record) != len(header):
+                    more = "more" if len(record) > len(header) else "fewer"
+                    raise DataError(
+                        f"{path}, line {start}: {len(record)} fields, {more} than the header's {len(header)} "
+                        f"({', '.join(header)}). Fix: quote fields that contain commas, quotes or line breaks "
+                        '("like, this"), and give every row one value per column.'
+                    )
+                else:
+                    records.append(record)
                 start = reader.line_num + 1
-                continue
-            if header is None:
-                header = record
-                _check_header(path, header)
-            elif len(record) != len(header):
-                more = "more" if len(record) > len(header) else "fewer"
-                raise DataError(
-                    f"{path}, line {start}: {len(record)} fields, {more} than the header's {len(header)} "
-                    f"({', '.join(header)}). Fix: quote fields that contain commas, quotes or line breaks "
-                    '("like, this"), and give every row one value per column.'
-                )
-            else:
-                records.append(record)
-            start = reader.line_num + 1
     except csv.Error as exc:
         unclosed = "end of data" in str(exc) or "EOF" in str(exc)
         fix = (
@@ -154,6 +183,23 @@ def _read_csv(path: Path, text: str) -> pd.DataFrame:
     if header is None:
         raise DataError(f"{path}: empty file (no header row). Fix: the first line names the columns.")
     return pd.DataFrame(records, columns=header, dtype=object)
+
+
+def _check_separator(path: Path, header: list[str], delimiter: str) -> None:
+    """Refuse a file whose header is one field that another separator splits into columns: a TSV or
+    semicolon-separated file saved as ``.csv`` (its rows would otherwise fail with a misleading fix)."""
+    if len(header) != 1:
+        return
+    for sep, (name, suffix) in _SEPARATORS.items():
+        names = [n.strip() for n in header[0].split(sep)]
+        if sep != delimiter and len(names) > 1 and all(names):
+            fix = f"rename it to {path.with_suffix(suffix).name}" if suffix else "save it comma-separated (CSV)"
+            if suffix == ".tsv":
+                fix += ", or save it comma-separated (CSV)"
+            raise DataError(
+                f"{path}, line 1: this file looks {name} (the header {header[0]!r} is one field; split at "
+                f"{sep!r} it names the columns {names}). Fix: {fix}."
+            )
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -224,8 +270,13 @@ def validate_rows(
     if "id" not in df.columns:
         df.insert(0, "id", [str(i) for i in range(len(df))])
     for row, value in enumerate(df["id"], start=1):
-        if value is None or str(value).strip() == "":
+        if value is None or (isinstance(value, str) and is_blank(value)):
             raise DataError(f"{source}, row {row}, column 'id': empty id. Fix: give every row a unique id.")
+        if not isinstance(value, str | int | float | np.integer | np.floating):
+            raise DataError(
+                f"{source}, row {row}, column 'id': {describe(value)} is not an id. "
+                "Fix: an id is one string or number, not a JSON object, list or null."
+            )
     df["id"] = df["id"].map(lambda v: str(v).strip())
     dupes = df["id"][df["id"].duplicated(keep=False)]
     if len(dupes):
@@ -237,23 +288,44 @@ def validate_rows(
         )
     for column in [c for c in TEXT_COLUMNS if c in df.columns and c in require]:
         for row, value in enumerate(df[column], start=1):
-            _check_text(value, source, row, df["id"].iloc[row - 1], column, max_chars)
+            check_text(value, f"{source}, row {row} (id {df['id'].iloc[row - 1]!r}), column {column!r}", max_chars)
     return df
 
 
-def _check_text(value: object, source: str | Path, row: int, row_id: str, column: str, max_chars: int) -> None:
-    where = f"{source}, row {row} (id {row_id!r}), column {column!r}"
+# invisible letters that are not category Cf: the Hangul fillers and the blank Braille pattern
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` shows nothing: only whitespace, control characters and invisible format
+    characters (Unicode category Cf: U+200B zero-width space, U+200C/U+200D joiners, U+2060 word joiner,
+    U+FEFF, U+00AD soft hyphen, ...). Example: "\u200b \u2060" -> True; "\u200bhi" -> False."""
+    return all(c.isspace() or c in _FILLERS or unicodedata.category(c) in ("Cf", "Cc") for c in text)
+
+
+def check_text(
+    value: object,
+    where: str,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    limit_fix: str = "shorten it, or raise the limit (--max-chars)",
+) -> str:
+    """``value`` when it is a string that is not blank (``is_blank``) and at most ``max_chars`` long;
+    else a ``DataError`` that starts with ``where`` (the file, row or line, column) and gives the fix.
+    The one check of a text, whatever the file format: input texts, labels and bank prompts."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         raise DataError(f"{where}: missing value. Fix: fill it in or drop the row.")
     if not isinstance(value, str):
-        raise DataError(f"{where}: expected text, got {type(value).__name__} {value!r}.")
-    if not value.strip():
-        raise DataError(f"{where}: empty text. Fix: fill it in or drop the row.")
+        raise DataError(
+            f"{where}: expected text, got {describe(value)}. Fix: give a string here, not a number, list or object."
+        )
+    if is_blank(value):
+        invisible = " (only invisible characters)" if value.strip() else ""
+        raise DataError(f"{where}: empty text{invisible}. Fix: fill it in or drop the row.")
     if len(value) > max_chars:
         raise DataError(
-            f"{where}: text of {len(value):,} characters is over the limit of {max_chars:,}. "
-            "Fix: shorten it, or raise the limit (--max-chars)."
+            f"{where}: text of {len(value):,} characters is over the limit of {max_chars:,}. Fix: {limit_fix}."
         )
+    return value
 
 
 def read_rows(
@@ -355,7 +427,7 @@ def write_submission(
     blank = [
         (n + 1, i)
         for n, (i, p) in enumerate(zip(df["id"], df["rewrite_prompt"], strict=True))
-        if not isinstance(p, str) or not p.strip()
+        if not isinstance(p, str) or is_blank(p)
     ]
     if blank:
         raise DataError(
@@ -426,7 +498,7 @@ def read_texts(
         if column not in df.columns:
             raise DataError(f"{path}: no column {column!r}; found {list(df.columns)}. Fix: pass {flag} NAME.")
         texts = [str(x).strip() for x in df[column] if x is not None]
-    texts = [t for t in texts if t]
+    texts = [t for t in texts if not is_blank(t)]
     if not texts:
         raise DataError(f"{path}: no non-empty {what} found")
     return texts
