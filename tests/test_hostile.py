@@ -757,11 +757,12 @@ def test_generate_rerun_asks_again_only_for_refused_rows(tmp_path: Path, server:
     assert len((tmp_path / "triples.jsonl").read_text().splitlines()) == 2
 
 
-def test_legacy_partial_without_a_record_is_resumed_with_a_note(tmp_path: Path, stub: StubPipeline):
+def test_partial_without_a_record_is_refused_and_kept(tmp_path: Path, stub: StubPipeline):
+    # issue 28, class 1: a file no run record claims may be someone else's: refused, never rewritten
     env = Env(tmp_path, "")
     data = env.file("in.csv", _rows(3))
-    env.file("sub.csv.partial.jsonl", json.dumps({"id": "r0", "rewrite_prompt": "old run"}) + "\n")
+    before = json.dumps({"id": "r0", "rewrite_prompt": "old run"}) + "\n" + "torn"
+    env.file("sub.csv.partial.jsonl", before)
     result = CliRunner().invoke(app, env.predict(data))
-    assert result.exit_code == 0, result.output
-    assert "does not record the model and input" in result.output
-    assert pd.read_csv(tmp_path / "sub.csv")["rewrite_prompt"][0] == "old run"
+    assert result.exit_code == 2 and "no record" in result.output and "Fix:" in result.output
+    assert (tmp_path / "sub.csv.partial.jsonl").read_text() == before and stub.seen == []

@@ -12,8 +12,11 @@ tail is found by re-serialising the parsed records and keeping the longest prefi
 A log can record what it belongs to: ``meta`` (model and input fingerprints, settings) is kept in a
 sidecar ``<file>.meta.json`` written with the first row. Opening a log whose sidecar says otherwise
 is a ``DataError`` naming what differs, before anything is read or repaired, so a rerun never mixes
-rows from another model, input or setting into one file. A log without a sidecar (written before
-sidecars existed) is adopted as it is (``adopted`` says so).
+rows from another model, input or setting into one file. The sidecar is also the proof of ownership:
+with ``meta`` given, a non-empty file without one is someone else's (or an old version's) and is
+refused, never truncated, appended to or discarded. A symbolic link at the log's or the sidecar's path
+is refused too, and the file is opened without following links, so a log never writes through a link
+it did not create. (``meta=None``: no record is kept; the caller vouches for the file.)
 
 Example::
 
@@ -49,11 +52,19 @@ class RowLog:
         self.columns = list(columns)
         self.key = key
         self.jsonl = self.check_suffix(self.path) in _JSONL
+        self.meta_path = self.path.with_name(self.path.name + ".meta.json")
+        for path in (self.path, self.meta_path):
+            if path.is_symlink():
+                raise DataError(
+                    f"{path}: is a symbolic link, which this run did not create; it never writes through one. "
+                    f"Fix: remove the link or choose another output path."
+                )
         if self.path.is_dir():
             raise DataError(f"{self.path}: is a folder. Fix: name a .jsonl or .csv file.")
+        if self.path.exists() and not self.path.is_file():
+            raise DataError(f"{self.path}: not a regular file. Fix: choose another output path.")
         self.meta = None if meta is None else json.loads(json.dumps(dict(meta)))  # as it reads back
-        self.meta_path = self.path.with_name(self.path.name + ".meta.json")
-        self.adopted = False  # True: rows without a sidecar, taken as this run's
+        self.adopted = False  # kept for callers: a file without a sidecar is refused now, never adopted
         has_rows = self.path.exists() and self.path.stat().st_size > 0
         self._meta_written = self.meta is None or (has_rows and self._check_meta())
         self.rows: list[dict[str, str]] = self._recover() if self.path.exists() else []
@@ -71,8 +82,15 @@ class RowLog:
         """Compare the sidecar with ``self.meta`` (the log holds rows); True when it matches as written."""
         assert self.meta is not None
         if not self.meta_path.exists():
-            self.adopted = True  # callers may say so: nothing records which run wrote these rows
-            return False
+            if not self.jsonl:  # a CSV of other columns: say so first (read only, nothing is cut)
+                with _open(self.path, os.O_RDONLY) as fh:
+                    self._parse_csv(fh.read().decode("utf-8", errors="replace"))
+            raise DataError(
+                f"{self.path}: already exists and holds data, but no record ({self.meta_path.name}) says that "
+                "a run of this command wrote it; resuming would rewrite it and then delete it. Fix: move it "
+                "away or delete it (an unfinished file of an older version holds nothing the rerun cannot "
+                "redo), or choose another output path."
+            )
         try:
             stored = json.loads(self.meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -101,12 +119,12 @@ class RowLog:
     # -- reading and repairing --------------------------------------------------------------------
 
     def _recover(self) -> list[dict[str, str]]:
-        raw = self.path.read_bytes()
-        text = raw.decode("utf-8", errors="replace")
-        rows, good = self._parse_jsonl(text) if self.jsonl else self._parse_csv(text)
-        good_bytes = len(text[:good].encode("utf-8"))
-        if good_bytes < len(raw):  # a torn record from a killed run: cut it off before appending
-            with self.path.open("r+b") as fh:
+        with _open(self.path, os.O_RDWR) as fh:
+            raw = fh.read()
+            text = raw.decode("utf-8", errors="replace")
+            rows, good = self._parse_jsonl(text) if self.jsonl else self._parse_csv(text)
+            good_bytes = len(text[:good].encode("utf-8"))
+            if good_bytes < len(raw):  # a torn record from a killed run: cut it off before appending
                 fh.truncate(good_bytes)
                 os.fsync(fh.fileno())
         for number, row in enumerate(rows, 1):
@@ -184,11 +202,22 @@ class RowLog:
         else:
             header = [] if self.path.exists() and self.path.stat().st_size else [self.columns]
             chunk = _csv_text(header + [[row[c] for c in self.columns] for row in new])
-        with self.path.open("a", encoding="utf-8", newline="") as fh:
-            fh.write(chunk)
+        with _open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT) as fh:
+            fh.write(chunk.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
         self.rows.extend(new)
+
+
+def _open(path: Path, flags: int) -> io.FileIO:
+    """``path`` opened unbuffered with ``flags``, never through a symbolic link (``DataError`` if it is one)."""
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        if path.is_symlink():
+            raise DataError(f"{path}: is a symbolic link; a run never writes through one. Fix: remove it.") from None
+        raise exc
+    return io.FileIO(fd, "r+" if flags & os.O_RDWR else "a" if flags & os.O_APPEND else "r", closefd=True)
 
 
 def _csv_text(records: Sequence[Sequence[str]]) -> str:
