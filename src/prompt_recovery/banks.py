@@ -5,9 +5,12 @@ prompts of the competition's 11th-place solution, shipped in ``resources/banks/`
 
 - ``.txt``: one prompt per line;
 - ``.json``: a list of strings;
-- ``.csv``, ``.jsonl``/``.ndjson``, ``.parquet``: the column ``rewrite_prompt``, else ``prompt``.
+- ``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``, ``.parquet``: the column ``rewrite_prompt``, else ``prompt``.
 
-Prompts are stripped; blanks are dropped and repeats keep their first place. A bank serves retrieval
+Every format goes through one check (``_prompts``): each item must be a string (a number, null, list
+or object is a ``DataError`` naming the file, the line, item or row, and the value) of at most
+``DEFAULT_MAX_CHARS`` characters, the cap on input texts. Prompts are stripped; blanks (invisible
+characters included) are dropped and repeats keep their first place. A bank serves retrieval
 (``Retrieval`` with ``match = "bank"``) and every inversion as candidates; ``extend`` appends one to a
 pipeline's bank (the training prompts stay first, so their positions do not move).
 
@@ -22,13 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from prompt_recovery.data import decode_text, read_bytes, read_table
+from prompt_recovery.checks import check_path
+from prompt_recovery.data import DEFAULT_MAX_CHARS, check_text, decode_text, is_blank, read_bytes, read_table
 from prompt_recovery.embed import Embedder
 from prompt_recovery.errors import DataError
 from prompt_recovery.metric import best_index, scs
@@ -37,9 +41,9 @@ from prompt_recovery.predictors.bank import PromptBank
 BANKS = {"osyuksel": "resources/banks/osyuksel.json"}  # name -> packaged JSON list of prompts
 NONE = ("", "none")  # bank specs meaning "no extra bank": the training prompts alone
 COLUMNS = ("rewrite_prompt", "prompt")  # the first a table has is the bank
-TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
 FORMATS = "a packaged bank name (" + ", ".join(BANKS) + "), none, or a .txt (one prompt a line), .json (a list of "
-FORMATS += "strings), .csv, .jsonl or .parquet file (column rewrite_prompt or prompt)"
+FORMATS += "strings), .csv, .tsv, .jsonl or .parquet file (column rewrite_prompt or prompt)"
 
 
 def read_bank(spec: str | Path) -> list[str]:
@@ -49,13 +53,14 @@ def read_bank(spec: str | Path) -> list[str]:
         return []
     if isinstance(spec, str) and spec in BANKS:
         text = resources.files("prompt_recovery").joinpath(BANKS[spec]).read_text(encoding="utf-8")
-        return _distinct(_json_strings(text, Path(spec)), Path(spec))
-    path = Path(spec).expanduser()
+        return _prompts(_json_items(text, Path(spec)), Path(spec))
+    path = check_path(spec, "bank").expanduser()
     suffix = path.suffix.lower()
     if suffix == ".txt":
-        return _distinct(decode_text(read_bytes(path, "bank file"), path, "text").split("\n"), path)
+        lines = decode_text(read_bytes(path, "bank file"), path, "text").split("\n")
+        return _prompts(((f"line {n}", line) for n, line in enumerate(lines, 1)), path)
     if suffix == ".json":
-        return _distinct(_json_strings(decode_text(read_bytes(path, "bank file"), path, "JSON text"), path), path)
+        return _prompts(_json_items(decode_text(read_bytes(path, "bank file"), path, "JSON text"), path), path)
     if suffix in TABLE_SUFFIXES:
         df = read_table(path)
         column = next((c for c in COLUMNS if c in df.columns), None)
@@ -64,14 +69,15 @@ def read_bank(spec: str | Path) -> list[str]:
                 f"{path}: no column {' or '.join(map(repr, COLUMNS))}; found {list(df.columns)}. "
                 "Fix: name the prompt column rewrite_prompt."
             )
-        return _distinct([x if isinstance(x, str) else "" for x in df[column]], path)
+        return _prompts(((f"row {n}, column {column!r}", x) for n, x in enumerate(df[column], 1)), path)
     if not path.exists() and not suffix:
         raise DataError(f"bank {str(spec)!r}: no packaged bank of that name and no such file. Fix: give {FORMATS}.")
     read_bytes(path, "bank file")  # a missing file or a folder says so first
     raise DataError(f"{path}: unknown bank file type {suffix!r}. Fix: give {FORMATS}.")
 
 
-def _json_strings(text: str, path: Path) -> list[str]:
+def _json_items(text: str, path: Path) -> list[tuple[str, object]]:
+    """The items of a JSON list, each with where it is (``item N``); ``_prompts`` checks them."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -84,20 +90,27 @@ def _json_strings(text: str, path: Path) -> list[str]:
             f"{path}: a JSON {type(data).__name__}, not a list. Fix: a bank is a JSON list of prompt strings, "
             'like ["Make it formal", "Write it as a poem"].'
         )
-    for number, item in enumerate(data, 1):
-        if not isinstance(item, str):
-            raise DataError(
-                f"{path}, item {number}: a JSON {type(item).__name__} ({item!r:.60}), not a string. "
-                "Fix: a bank is a JSON list of prompt strings."
-            )
-    return data
+    return [(f"item {number}", item) for number, item in enumerate(data, 1)]
 
 
-def _distinct(texts: Sequence[str], path: Path) -> list[str]:
-    out = list(dict.fromkeys(t.strip() for t in texts if t.strip()))
+def _prompts(items: Iterable[tuple[str, object]], path: Path) -> list[str]:
+    """The one check of a bank, whatever its format: ``items`` are (where, value) pairs; every value must
+    be text (``check_text``: a string, at most ``DEFAULT_MAX_CHARS`` long); blank ones are dropped, the
+    rest stripped and deduplicated in first-seen order. ``DataError`` for an empty result."""
+    out: dict[str, None] = {}
+    for where, value in items:
+        if isinstance(value, str) and is_blank(value):
+            continue
+        text = check_text(
+            value,
+            f"{path}, {where}",
+            DEFAULT_MAX_CHARS,
+            f"a bank prompt is capped like an input text at {DEFAULT_MAX_CHARS:,} characters: shorten it or drop it",
+        )
+        out.setdefault(text.strip(), None)
     if not out:
         raise DataError(f"{path}: no prompts in this bank (empty or blank). Fix: give at least one prompt.")
-    return out
+    return list(out)
 
 
 def fingerprint(texts: Sequence[str]) -> str:
