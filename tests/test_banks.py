@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from prompt_recovery.banks import extend, medoid, read_bank
 from prompt_recovery.cli import app
 from prompt_recovery.errors import DataError
-from prompt_recovery.pipeline import Pipeline, bank_of
+from prompt_recovery.pipeline import Pipeline, _bank_of
 from prompt_recovery.predictors import Context, Features, PromptBank, Retrieval
 from prompt_recovery.predictors.base import unit
 
@@ -102,10 +102,10 @@ def test_bank_order_training_prompts_first_then_the_new_extra_ones(minilm):
     features = Features.of(rows, minilm)
     extra_texts = [rows["rewrite_prompt"][2], *EXTRA]
     extra = PromptBank(extra_texts, minilm.encode(extra_texts))
-    bank = bank_of(features, extra)
+    bank = _bank_of(features, extra)
     assert bank.texts == [*rows["rewrite_prompt"], *EXTRA]
     np.testing.assert_allclose(bank.vectors[-3:], extra.vectors[1:])
-    grown = extend(bank_of(features), [*EXTRA, EXTRA[0]], minilm)
+    grown = extend(_bank_of(features), [*EXTRA, EXTRA[0]], minilm)
     assert grown.texts == bank.texts and np.allclose(grown.vectors, bank.vectors, atol=1e-6)
 
 
