@@ -13,7 +13,7 @@ Example::
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +28,17 @@ def describe(value: object) -> str:
         return "None"
     name = type(value).__name__
     article = "an" if name[:1].lower() in "aeiou" else "a"
-    return f"{article} {name} ({value!r:.60})"
+    shown = " ".join(repr(value).split())  # a DataFrame's repr on one line
+    return f"{article} {name} ({shown[:60]}{'...' if len(shown) > 60 else ''})"
 
 
 def check_strings(value: object, what: str) -> list[str]:
-    """``value`` as a list of strings: a list, tuple, Series or array whose items are all ``str``.
-    A bare string is refused (it would be taken character by character), and so is any other item."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, pd.Series, np.ndarray)):
+    """``value`` as a list of strings: any iterable (list, tuple, Series, array) whose items are all
+    ``str``. A bare string (it would be taken character by character), a dict or a DataFrame (their
+    keys or column names), and any item that is not a string are refused."""
+    if isinstance(value, str | bytes | Mapping | pd.DataFrame) or not isinstance(value, Iterable):
         fix = " Fix: wrap one text in a list: [text]." if isinstance(value, str) else ""
+        fix = " Fix: pass one column, e.g. df['rewrite_prompt']." if isinstance(value, pd.DataFrame) else fix
         raise DataError(f"{what}: got {describe(value)}, expected a list of strings.{fix}")
     items = list(value)
     for number, item in enumerate(items, 1):
@@ -69,11 +72,22 @@ def check_path(value: object, what: str) -> Path:
 
 def check_matrix(value: object, what: str, ndim: int = 2, dtype: type = np.float32) -> np.ndarray:
     """``value`` as a float array with ``ndim`` dimensions ([N, D] for embeddings, [N] for scores)."""
+    shape = "[N, D] (one row per text)" if ndim == 2 else "[N] (one number per row)"
     try:
         array: np.ndarray = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):
-        raise DataError(f"{what}: got {describe(value)}, expected numbers.") from None
-    if array.ndim != ndim:
-        shape = "[N, D] (one row per text)" if ndim == 2 else "[N] (one number per row)"
-        raise DataError(f"{what}: got an array of shape {list(array.shape)}, expected {shape}.")
+        raise DataError(f"{what}: got {describe(value)}, expected numbers of shape {shape}.") from None
+    if value is None or array.ndim != ndim:
+        got = "None" if value is None else f"an array of shape {list(array.shape)}"
+        raise DataError(f"{what}: got {got}, expected {shape}.")
     return array
+
+
+def check_embedder(value: object, what: str = "embedder") -> None:
+    """Refuse an argument that is not an ``Embedder`` (anything with ``encode``): most often the
+    arguments given in the wrong order."""
+    if not callable(getattr(value, "encode", None)) or isinstance(value, str | bytes):
+        raise DataError(
+            f"{what}: got {describe(value)}, expected an Embedder (prompt_recovery.embed.load_embedder('minilm')). "
+            "Fix: check the order of the arguments."
+        )

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from prompt_recovery.checks import check_matrix
+from prompt_recovery.errors import DataError
+
 EXPONENT = 3
 
 # The tie rule, used wherever candidates are compared. Encoding the same string in another batch or at
@@ -61,11 +64,12 @@ def rank(scores: np.ndarray | list[float], tolerance: float = TIE_TOLERANCE, lim
 
 
 def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine of two float arrays [N, D] -> [N] (float32 maths; zero rows give 0)."""
-    a = np.asarray(a, dtype=np.float32)
-    b = np.asarray(b, dtype=np.float32)
+    """Row-wise cosine of two float arrays [N, D] -> [N] (float32 maths; zero rows give 0).
+    ``DataError`` when either is not [N, D] numbers or their shapes differ."""
+    a = check_matrix(a, "cosine_rows: first array")
+    b = check_matrix(b, "cosine_rows: second array")
     if a.shape != b.shape:
-        raise ValueError(f"shape mismatch: {a.shape} vs {b.shape}")
+        raise DataError(f"cosine_rows: shape mismatch: {list(a.shape)} vs {list(b.shape)}. Fix: one row each per text.")
     num = np.einsum("nd,nd->n", a, b)
     den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
@@ -102,12 +106,15 @@ def summarize(
     seed: int = 0,
     level: float = 0.95,
 ) -> Summary:
-    """Mean of ``scores`` (weighted if ``weights``) and a bootstrap CI over rows (seeded, repeatable)."""
-    scores = np.asarray(scores, dtype=np.float64)
+    """Mean of ``scores`` (weighted if ``weights``) and a bootstrap CI over rows (seeded, repeatable).
+    ``DataError`` for scores that are not [N] numbers, none at all, or weights of another length."""
+    scores = check_matrix(scores, "summarize: scores", ndim=1, dtype=np.float64)
     n = len(scores)
     if n == 0:
-        raise ValueError("no scores to summarise")
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        raise DataError("summarize: no scores to summarise. Fix: give at least one score.")
+    w = np.ones(n) if weights is None else check_matrix(weights, "summarize: weights", ndim=1, dtype=np.float64)
+    if len(w) != n:
+        raise DataError(f"summarize: {len(w)} weights for {n} scores. Fix: one weight per score.")
     mean = float(np.average(scores, weights=w))
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_boot, n))

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from prompt_recovery.checks import check_embedder, check_rows, check_strings
 from prompt_recovery.embed import Embedder
 from prompt_recovery.errors import DataError
 from prompt_recovery.metric import Summary, cosine_rows, scs, summarize
@@ -28,9 +29,16 @@ def score_prompts(
     signed: bool = False,
     show_progress: bool = False,
 ) -> np.ndarray:
-    """Per-row SCS [N] of ``predictions`` against ``truths``; each distinct string is encoded once."""
+    """Per-row SCS [N] of ``predictions`` against ``truths``; each distinct string is encoded once.
+    ``DataError`` for arguments of the wrong kind (a bare string, a non-string item, no Embedder) or
+    lists of different lengths."""
+    check_embedder(embedder)
+    predictions = check_strings(predictions, "predictions")
+    truths = check_strings(truths, "truths")
     if len(predictions) != len(truths):
-        raise ValueError(f"{len(predictions)} predictions for {len(truths)} truths")
+        raise DataError(
+            f"score_prompts: {len(predictions)} predictions for {len(truths)} truths. Fix: one prediction per truth."
+        )
     unique = list(dict.fromkeys([*predictions, *truths]))
     vectors = embedder.encode(unique, show_progress=show_progress)
     where = {text: i for i, text in enumerate(unique)}
@@ -41,6 +49,8 @@ def score_prompts(
 
 def align(truth: pd.DataFrame, submission: pd.DataFrame) -> pd.DataFrame:
     """Join on ``id``; every id must be on both sides. Returns ``id, rewrite_prompt, prediction``."""
+    check_rows(truth, TRUTH_COLUMNS, "truth")
+    check_rows(submission, TRUTH_COLUMNS, "submission")
     t_ids, s_ids = set(truth["id"]), set(submission["id"])
     if t_ids != s_ids:
         only_t = sorted(t_ids - s_ids)[:5]

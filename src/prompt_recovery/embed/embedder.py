@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from prompt_recovery.checks import check_strings
 from prompt_recovery.embed.cache import EmbeddingCache
 from prompt_recovery.embed.modules import load_dense, pool, read_pooling_mode
 from prompt_recovery.embed.tokenize import HFTokenizer, SentencePieceTF, TextTokenizer
@@ -142,7 +143,7 @@ class Embedder:
         use_cache: bool = True,
     ) -> np.ndarray:
         """Texts -> float32 array [N, D] (unit rows when the model normalises). Uses the cache if set."""
-        texts = list(texts)
+        texts = check_strings(texts, "encode: texts")  # a bare string would be encoded letter by letter
         if not texts:
             raise EmbedderError("encode() got no texts")
         cache = self.cache if use_cache else None

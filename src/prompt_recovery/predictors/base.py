@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from prompt_recovery.checks import check_rows
 from prompt_recovery.config import from_table, to_table
 from prompt_recovery.embed import Embedder
 from prompt_recovery.predictors.bank import PromptBank
@@ -40,6 +41,9 @@ class Features:
 
     @classmethod
     def of(cls, rows: pd.DataFrame, embedder: Embedder, show_progress: bool = False) -> Features:
+        """Encode ``rows`` (a DataFrame with ``original_text``, ``rewritten_text`` and optionally
+        ``rewrite_prompt``); ``DataError`` saying what was passed when it is not one."""
+        rows = check_rows(rows, ("original_text", "rewritten_text"))
         o = embedder.encode(list(rows["original_text"]), show_progress=show_progress)
         r = embedder.encode(list(rows["rewritten_text"]), show_progress=show_progress)
         p = (
