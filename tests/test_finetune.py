@@ -313,7 +313,8 @@ def test_finetuned_member_cleans_and_falls_back(trained, tmp_path: Path):
     prefixed.llm, prefixed.meta = member.llm, member.meta
     assert all(p.startswith("Please") for p in prefixed.predict(features.subset(np.array([0])), None))
     missing = Finetuned(FinetunedConfig(adapter=str(tmp_path / "missing")))
-    assert missing.predict(features.subset(np.array([0, 1])), None) == ["", ""]
+    with pytest.raises(FinetuneError, match=r"missing: no finetune\.json"):  # an error naming it, not a fallback
+        missing.predict(features.subset(np.array([0, 1])), None)
     with pytest.raises(ConfigError, match="unknown setting 'adaptor'"):
         from_table(FinetunedConfig, {"adaptor": "x"}, "member finetuned")
     with pytest.raises(ConfigError, match="adapter is not set"):
@@ -337,7 +338,8 @@ def test_finetune_command_errors_and_run(tiny_lm: Path, tmp_path: Path):
     )
     assert bad.exit_code == 2 and "rank must be at least 1" in bad.output
     args = ["finetune", str(data), "--base", str(tiny_lm), "--out", str(tmp_path / "o"), "--device", "cpu"]
-    ok = runner.invoke(app, [*args, "--epochs", "2", "--learning-rate", "0.01", "--max-text-tokens", "16"])
+    args += ["--epochs", "2", "--learning-rate", "0.01", "--max-text-tokens", "16"]
+    ok = runner.invoke(app, args)
     assert ok.exit_code == 0, ok.output
     assert "trained 6 steps on 12 rows" in ok.output
     again = runner.invoke(app, args)

@@ -73,7 +73,7 @@ def finetune(
     from prompt_recovery.data import read_labelled_files
     from prompt_recovery.finetune import FinetuneConfig, FinetuneError, merge_adapter
     from prompt_recovery.finetune import finetune as run
-    from prompt_recovery.finetune.model import META_FILE
+    from prompt_recovery.finetune.train import check_out, finished_run
 
     with user_errors():
         try:
@@ -99,10 +99,11 @@ def finetune(
             )
         except ValueError as exc:
             raise FinetuneError(str(exc)) from None
-        if (out / META_FILE).exists():
-            typer.echo(f"{out} already holds a finished adapter (delete it to train again)")
+        check_out(out, config, [*labelled, *(split_file or ())])  # before any work: a file, others' folder
+        rows = read_labelled_files(labelled, split_file or (), split)
+        if finished_run(out, rows, config) is not None:  # made otherwise: FinetuneError naming what differs
+            typer.echo(f"{out} already holds a finished adapter for these rows and flags (delete it to train again)")
         else:
-            rows = read_labelled_files(labelled, split_file or (), split)
             result = run(rows, config, out, show_progress=show_progress())
             resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
             typer.echo(

@@ -63,8 +63,9 @@ def generate(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from prompt_recovery.data import check_output_path, read_texts
+    from prompt_recovery.data import read_texts
     from prompt_recovery.generate import REWRITE_COLUMNS, generate_rewrites, plan_pairs
+    from prompt_recovery.guard import check_outputs
     from prompt_recovery.llm import GenerationConfig, llm_from_options
     from prompt_recovery.rowlog import RowLog
 
@@ -76,7 +77,7 @@ def generate(
         raise typer.Exit(2)
     assert originals and prompts and out
     with user_errors():
-        check_output_path(out, [originals, prompts], "--out")
+        check_outputs([("--out", out)], [originals, prompts], _local(model))
         RowLog.check_suffix(out)
         texts = read_texts(originals, originals_column, "original texts", "--originals-column")
         bank = read_texts(prompts, prompts_column, "prompts", "--prompts-column")
@@ -107,6 +108,11 @@ def generate(
             err=True,
         )
         raise typer.Exit(1)
+
+
+def _local(model: str | None) -> list[Path]:
+    """The model the LLM reads when ``--model`` names a local folder or file (outputs stay out of it)."""
+    return [Path(model)] if model and Path(model).expanduser().exists() else []
 
 
 def _settings(config: object) -> dict[str, object]:
@@ -151,13 +157,14 @@ def generate_prompts_command(
 
         prompt-recovery generate prompts --bank data/corpus/corpus.csv -n 50 --out prompts.jsonl
     """
-    from prompt_recovery.data import check_output_path, read_texts
+    from prompt_recovery.data import read_texts
     from prompt_recovery.generate import PROMPT_COLUMNS, generate_prompts
+    from prompt_recovery.guard import check_outputs
     from prompt_recovery.llm import GenerationConfig, llm_from_options
     from prompt_recovery.rowlog import RowLog
 
     with user_errors():
-        check_output_path(out, [bank], "--out")
+        check_outputs([("--out", out)], [bank], _local(model))
         RowLog.check_suffix(out)
         examples = read_texts(bank, column, "prompts")
         config = GenerationConfig(max_tokens=max_tokens, temperature=temperature, seed=seed)

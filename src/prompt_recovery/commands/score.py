@@ -51,24 +51,14 @@ def score(
         prompt-recovery score truth.csv submission.csv --encoder sentence-t5 --report report.html
     """
     from prompt_recovery.commands.pipeline import weighted_warning
-    from prompt_recovery.data import (
-        SUBMISSION_COLUMNS,
-        check_output_path,
-        read_rows,
-        read_weights,
-        same_file,
-        write_table_atomic,
-    )
+    from prompt_recovery.data import SUBMISSION_COLUMNS, read_rows, read_weights, write_table_atomic
     from prompt_recovery.embed import load_embedder
-    from prompt_recovery.errors import DataError
+    from prompt_recovery.guard import check_outputs
     from prompt_recovery.scoring import TRUTH_COLUMNS, score_submission
 
     with user_errors():
-        for path, flag in ((per_row, "--per-row"), (report, "--report")):
-            if path is not None:
-                check_output_path(path, [truth, submission, weights], flag)
-        if per_row is not None and report is not None and same_file(per_row, report):
-            raise DataError(f"--per-row and --report both name {per_row}. Fix: give them different paths.")
+        local_encoder = [Path(encoder)] if Path(encoder).expanduser().exists() else []
+        check_outputs([("--per-row", per_row), ("--report", report)], [truth, submission, weights], local_encoder)
         truth_df = read_rows(truth, require=TRUTH_COLUMNS)
         sub_df = read_rows(submission, require=SUBMISSION_COLUMNS)
         row_weights = None if weights is None else read_weights(weights, list(truth_df["id"]))

@@ -150,9 +150,43 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
             f"{folder}: no {META_FILE}, so not a finished fine-tuning run. Fix: pass the --out folder of "
             "`prompt-recovery finetune` (a killed run resumes when rerun with the same flags)"
         )
-    meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    redo = f"Fix: run `prompt-recovery finetune` again into a new --out folder (or restore {path})"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise FinetuneError(f"{path}: damaged, not readable JSON ({exc}). {redo}") from None
+    if not isinstance(meta, dict):
+        raise FinetuneError(f"{path}: damaged, not a JSON object. {redo}")
     if meta.get("format_version") != META_VERSION:
         raise FinetuneError(f"{path}: format version {meta.get('format_version')}, this version reads {META_VERSION}")
+    config = meta.get("config")
+    if not isinstance(config, dict) or not isinstance(config.get("base"), str):
+        raise FinetuneError(f"{path}: damaged, no config with the base model. {redo}")
+    return meta
+
+
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+
+
+def check_adapter(folder: str | Path) -> dict[str, Any]:
+    """The ``finetune.json`` of a fine-tuned folder whose adapter files are whole; ``FinetuneError`` naming
+    the file that is missing or damaged. Cheap: reads the JSON files and the weights' header only."""
+    from safetensors import safe_open
+
+    meta = read_meta(folder)
+    config_path, weights = (Path(folder) / name for name in ADAPTER_FILES)
+    redo = "Fix: run `prompt-recovery finetune` again into a new --out folder"
+    try:
+        if not isinstance(json.loads(config_path.read_text(encoding="utf-8")), dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise FinetuneError(f"{config_path}: missing or damaged adapter settings ({exc}). {redo}") from None
+    try:
+        with safe_open(str(weights), "pt") as handle:
+            if not list(handle.keys()):
+                raise ValueError("no tensors")
+    except Exception as exc:  # safetensors raises its own error type, OSError or ValueError
+        raise FinetuneError(f"{weights}: missing or damaged adapter weights ({exc}). {redo}") from None
     return meta
 
 
@@ -163,9 +197,15 @@ def load_finetuned(folder: str | Path, device: str = "cpu", merge: bool = True) 
     """
     from peft import PeftModel
 
-    meta = read_meta(folder)
+    meta = check_adapter(folder)
     model, tokenizer, _ = load_base(meta["config"]["base"], device=device)
-    model = PeftModel.from_pretrained(model, str(folder))
+    try:
+        model = PeftModel.from_pretrained(model, str(folder))
+    except Exception as exc:  # peft, safetensors and torch each raise their own types for a bad adapter
+        raise FinetuneError(
+            f"{folder}: the adapter does not load onto {meta['config']['base']} ({exc}). "
+            "Fix: run `prompt-recovery finetune` again into a new --out folder"
+        ) from None
     if merge:
         model = model.merge_and_unload()
     return model.eval(), tokenizer, meta

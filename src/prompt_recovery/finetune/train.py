@@ -32,9 +32,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from prompt_recovery.data import write_text_atomic
 from prompt_recovery.finetune.config import FinetuneConfig
 from prompt_recovery.finetune.data import Example, collate, encode_rows
-from prompt_recovery.finetune.model import META_FILE, META_VERSION, FinetuneError, load_base
+from prompt_recovery.finetune.model import (
+    ADAPTER_FILES,
+    EMBEDDED,
+    META_FILE,
+    META_VERSION,
+    FinetuneError,
+    load_base,
+    read_meta,
+    resolve_base,
+)
 from prompt_recovery.progress import tqdm
 
 log = logging.getLogger(__name__)
@@ -72,6 +82,75 @@ def fingerprint(examples: list[Example]) -> str:
     for e in examples:
         digest.update(json.dumps([e.prompt, e.answer]).encode())
     return digest.hexdigest()[:16]
+
+
+def rows_fingerprint(rows: pd.DataFrame) -> str:
+    """sha256 (hex, 16) of the texts and prompts of ``rows``, in order: what a finished run is compared on."""
+    digest = hashlib.sha256()
+    for values in rows[["original_text", "rewritten_text", "rewrite_prompt"]].astype(str).itertuples(index=False):
+        digest.update(json.dumps(list(values)).encode())
+    return digest.hexdigest()[:16]
+
+
+# Names a run writes into its --out folder; a folder holding none of them (and other files) is not ours.
+OWNED = (META_FILE, CHECKPOINT, *ADAPTER_FILES, "loss.csv", "loss.png")
+
+
+def check_out(out: str | Path, config: FinetuneConfig, inputs: list[str | Path] | None = None) -> Path:
+    """Refuse, before any work, an ``out`` this run cannot call its own (``DataError``/``FinetuneError``).
+
+    Refused: a file, a link, a folder of other files, one that overlaps the base model's folder or holds
+    an input, and links planted at the names the run writes (``checkpoint``, ``finetune.json``, ...).
+    """
+    from prompt_recovery.guard import check_output_folder
+
+    out = Path(out)
+    models: list[str | Path] = []
+    if config.base != EMBEDDED:
+        base = resolve_base(config.base)
+        if base.gguf_file:
+            inputs = [*(inputs or []), base.folder / base.gguf_file]
+        else:
+            models.append(base.folder)
+    check_output_folder(out, OWNED, "--out", inputs or (), models)
+    for name in (*OWNED, f"{CHECKPOINT}.tmp", "README.md"):
+        if (out / name).is_symlink():
+            raise FinetuneError(
+                f"--out {out}: {out / name} is a symbolic link, which this run did not create. "
+                "Fix: remove it or choose a new folder"
+            )
+    return out
+
+
+def finished_run(out: str | Path, rows: pd.DataFrame, config: FinetuneConfig) -> dict[str, Any] | None:
+    """The ``finetune.json`` of a finished run in ``out`` made with these rows and settings, or None when
+    there is none; ``FinetuneError`` naming what differs when the finished run was made otherwise."""
+    if not (Path(out) / META_FILE).exists():
+        return None
+    meta = read_meta(out)
+    stored = meta.get("config", {})
+    want = config.training_dict()
+    differ = [f"{k}: {stored.get(k)!r} there, {v!r} now" for k, v in want.items() if stored.get(k) != v]
+    fingerprint = rows_fingerprint(select_rows(rows, config))
+    if meta.get("rows_sha256", fingerprint) != fingerprint:
+        differ.append("the training rows differ")
+    if differ:
+        raise FinetuneError(
+            f"--out {out}: holds a finished adapter trained otherwise ({'; '.join(differ)}). "
+            "Fix: rerun with the same rows and flags, pass a new --out, or delete the folder to train again"
+        )
+    return meta
+
+
+def _honour_umask(folder: Path) -> None:
+    """Give the files ``save_pretrained`` wrote the mode ``open()`` would (safetensors writes 0600)."""
+    import os
+
+    from prompt_recovery.data import _umask
+
+    for name in (*ADAPTER_FILES, "README.md"):
+        if (folder / name).is_file() and not (folder / name).is_symlink():
+            os.chmod(folder / name, 0o666 & ~_umask())
 
 
 def batch_order(n: int, batch_size: int, epochs: int, seed: int) -> list[list[int]]:
@@ -205,12 +284,14 @@ def finetune(
     from transformers import get_linear_schedule_with_warmup
 
     start = time.perf_counter()
-    out = Path(out)
+    out = check_out(out, config)
     rows = select_rows(rows, config)
     if len(rows) == 0:
         from prompt_recovery.errors import DataError
 
         raise DataError("no training rows. Fix: pass labelled files with rows (check --split and --max-rows)")
+    if (out / META_FILE).exists():
+        finished_run(out, rows, config)  # a finished run made otherwise: refused, never overwritten
     device = config.resolved_device()
     if device == "cuda" and not torch.cuda.is_available():
         raise FinetuneError("device 'cuda' but torch sees no GPU. Fix: --device cpu (or auto)")
@@ -259,6 +340,7 @@ def finetune(
     if not finished:
         return result
     model.save_pretrained(out)
+    _honour_umask(out)
     save_loss_curve(out, losses, steps_per_epoch)
     meta = {
         "format_version": META_VERSION,
@@ -266,6 +348,7 @@ def finetune(
         "base": base.describe(),
         "chat": chat,
         "rows": len(examples),
+        "rows_sha256": rows_fingerprint(rows),
         "steps": len(order),
         "first_loss": losses[0],
         "last_loss": losses[-1],
@@ -273,6 +356,6 @@ def finetune(
         "resumed_from": done,
         "device": device,
     }
-    (out / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    write_text_atomic(out / META_FILE, json.dumps(meta, indent=2))
     shutil.rmtree(out / CHECKPOINT, ignore_errors=True)
     return result

@@ -5,7 +5,8 @@ its base with the adapter folded in and generates through the ``transformers`` b
 time, with the request the model was trained on (``finetune.data.render_prompt``). Answers are cleaned
 as ``fewshot`` cleans them (``templates.clean_line``: one line, the response prefix joined back, capped
 at ``max_words``); a row whose generation fails, or whose cleaned answer is blank, gets an empty string
-and the pipeline falls back to its other members, as for ``fewshot``.
+and the pipeline falls back to its other members, as for ``fewshot``. An adapter that is missing or
+damaged is a ``FinetuneError`` naming the file when the model is loaded (or fitted), before any row.
 
 Settings (``FinetunedConfig``; TOML ``[[member]] kind = "finetuned"``):
 
@@ -28,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from prompt_recovery.errors import PromptRecoveryError
 from prompt_recovery.llm import LLM, GenerationConfig, LLMError
 from prompt_recovery.llm.templates import GUESS_STOP, clean_line
 from prompt_recovery.predictors.base import Context, Features, Predictor
@@ -75,10 +75,10 @@ class Finetuned(Predictor):
         self.meta: dict[str, Any] = {}
 
     def fit(self, train: Features, ctx: Context) -> None:
-        """Nothing to learn here (``prompt-recovery finetune`` trained the adapter); checks it is finished."""
-        from prompt_recovery.finetune.model import read_meta
+        """Nothing to learn here (``prompt-recovery finetune`` trained the adapter); checks it is finished and whole."""
+        from prompt_recovery.finetune.model import check_adapter
 
-        self.meta = read_meta(self.config.adapter)
+        self.meta = check_adapter(self.config.adapter)
 
     def _backend(self) -> LLM:
         if self.llm is None:
@@ -106,12 +106,8 @@ class Finetuned(Predictor):
         ]
 
     def predict(self, rows: Features, ctx: Context, candidates: list[list[str]] | None = None) -> list[str]:
-        try:
-            llm = self._backend()
-            requests = self.requests(rows)
-        except (PromptRecoveryError, OSError) as exc:
-            log.warning("finetuned: no model (%s); its rows fall back", exc)
-            return [""] * len(rows.rows)
+        llm = self._backend()  # a missing or damaged adapter is an error naming its file, not a silent fallback
+        requests = self.requests(rows)
         c = self.config
         config = GenerationConfig(max_tokens=c.max_tokens, stop=GUESS_STOP, temperature=c.temperature, seed=c.seed)
         prefix = self.prefix()
@@ -132,7 +128,13 @@ class Finetuned(Predictor):
         return {"meta": self.meta}
 
     def load_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Restore the adapter's record and check, before any row is predicted, that the adapter still loads
+        (``FinetuneError`` naming the missing or damaged file)."""
+        from prompt_recovery.finetune.model import check_adapter
+
         self.meta = dict(state.get("meta", {}))
+        if self.llm is None:
+            check_adapter(self.config.adapter)
 
 
 def ctx_progress(ctx: Context | None) -> bool:
