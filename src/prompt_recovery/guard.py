@@ -60,7 +60,7 @@ def check_outputs(
     """
     given = [(flag, Path(path)) for flag, path in outputs if path is not None]
     files = [Path(p) for p in inputs if p is not None]
-    folders = []
+    folders: list[Path] = []
     for model in models:
         if model is None:
             continue
