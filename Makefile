@@ -8,7 +8,7 @@ TORCH := torch==2.13.0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test test-slow lint bench bench-shared clean
+.PHONY: setup demo test test-slow lint bench bench-shared bench-smoke clean
 
 setup: $(STAMP)
 
@@ -41,19 +41,41 @@ lint: setup
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-# Benchmarks on the shipped corpus (no ../shared needed): calibration, prediction speed, LLM throughput.
+# The maintained benchmarks (bench/RESULTS.md, generated from the records they write in bench/records/).
+# `bench`: full size on the shipped data; `bench-shared`: full size on ../shared/data/external (tens of
+# minutes each); `bench-smoke`: every benchmark at tiny size on shipped data (a few minutes: CI runs it).
 bench: setup
 	$(BIN)/python bench/calibration.py
 	$(BIN)/python bench/predict.py
 	$(BIN)/python bench/refine.py
 	$(BIN)/python bench/llm.py
+	$(BIN)/python bench/quality.py --source corpus
+	$(BIN)/python bench/mean_prompt_quality.py --pool osyuksel --train 8000
+	$(BIN)/python bench/results.py
 
-# Benchmarks that read the development data in ../shared/data/external.
 bench-shared: setup
 	$(BIN)/python bench/encode.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/mean_prompt_quality.py
-	$(BIN)/python bench/corpus_transfer.py
+	$(BIN)/python bench/quality.py --source public
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/cross_source.py
+	$(BIN)/python bench/chooser.py
+	$(BIN)/python bench/results.py
+
+bench-smoke: setup
+	$(BIN)/python bench/calibration.py --smoke
+	$(BIN)/python bench/encode.py --smoke
+	$(BIN)/python bench/search.py --smoke
+	$(BIN)/python bench/mean_prompt_quality.py --smoke
+	$(BIN)/python bench/refine.py --smoke
+	$(BIN)/python bench/predict.py --smoke
+	$(BIN)/python bench/quality.py --source corpus --smoke
+	$(BIN)/python bench/scale.py --smoke
+	$(BIN)/python bench/cross_source.py --smoke
+	$(BIN)/python bench/chooser.py --smoke
+	$(BIN)/python bench/llm.py --smoke
+	$(BIN)/python bench/results.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,7 @@ corpus is then calibrated against those probe scores. Printed: each probe's fit 
 and after (weighted pool), the effective sample size, and, for fresh prompts never used in calibration,
 how far the uniform and the weighted pool are from the hidden subset's scores.
 
-    .venv/bin/python bench/calibration.py [--spread 1e-3]
+    .venv/bin/python bench/calibration.py [--spread 1e-3] [--smoke]
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from harness import CACHE, start
 
 from prompt_recovery.calibrate import calibrate, probe_matrix
 from prompt_recovery.embed import load_embedder
@@ -43,35 +44,46 @@ FRESH = [
 ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spread", type=float, default=1e-3)
-    args = parser.parse_args()
+    parser.add_argument("--rows", type=int, default=0, help="corpus rows drawn (seeded; 0: all)")
+
+
+def main() -> None:
+    run = start("calibration", __doc__, options, smoke={"rows": 300})
     df = pd.read_csv(CORPUS, dtype=str, keep_default_na=False)
+    if run.args.rows:
+        df = df.sample(n=run.args.rows, random_state=0).reset_index(drop=True)
     rng = np.random.default_rng(0)
     favoured = df.prompt_family.isin(["form", "persona_voice"]).to_numpy()
     hidden = df[np.where(favoured, rng.uniform(size=len(df)) < 0.9, rng.uniform(size=len(df)) < 0.2)]
-    emb = load_embedder("minilm", cache_dir=".cache/bench")
-    targets = probe_matrix(emb, PROBES, list(hidden.rewrite_prompt)).mean(axis=0)
-    result = calibrate(emb, PROBES, targets, list(df.rewrite_prompt), spread=args.spread)
-    print(
+    emb = load_embedder("minilm", cache_dir=CACHE)
+    with run.timed("calibrate"):
+        targets = probe_matrix(emb, PROBES, list(hidden.rewrite_prompt)).mean(axis=0)
+        result = calibrate(emb, PROBES, targets, list(df.rewrite_prompt), spread=run.args.spread)
+    run.note(
         f"pool {len(df)} rows; hidden subset {len(hidden)} rows ({favoured[hidden.index].mean():.0%} favoured families)"
     )
-    print("| probe | hidden-subset score | uniform pool | weighted pool |")
-    print("|---|---|---|---|")
-    for prompt, target, uniform, weighted in result.table.itertuples(index=False):
-        print(f"| {prompt[:48]} | {target:.4f} | {uniform:.4f} | {weighted:.4f} |")
-    print(
-        f"RMS fit error: uniform {result.fit_error('uniform'):.4f} -> weighted {result.fit_error('calibrated'):.4f}; "
-        f"effective sample size {result.ess:.0f} of {len(df)}"
-    )
+    t = result.table
+    rows = [
+        [p[:48], round(float(a), 4), round(float(b), 4), round(float(c), 4)]
+        for p, a, b, c in zip(t.prompt, t.target, t.uniform, t.calibrated, strict=True)
+    ]
+    run.table("probe scores", ["probe", "hidden-subset score", "uniform pool", "weighted pool"], rows)
     s = probe_matrix(emb, FRESH, list(df.rewrite_prompt))
     truth = probe_matrix(emb, FRESH, list(hidden.rewrite_prompt)).mean(axis=0)
-    uni = np.abs(s.mean(axis=0) - truth).mean()
-    wei = np.abs((s * result.weights[:, None]).mean(axis=0) - truth).mean()
-    print(f"fresh prompts, mean |error| vs the hidden subset: uniform {uni:.4f} -> weighted {wei:.4f}")
-    share = result.weights[favoured].sum() / len(df)
-    print(f"weight share of favoured families: uniform {favoured.mean():.0%} -> weighted {share:.0%}")
+    run.numbers = {
+        "pool_rows": len(df),
+        "hidden_rows": len(hidden),
+        "rms_fit_error_uniform": round(float(result.fit_error("uniform")), 4),
+        "rms_fit_error_weighted": round(float(result.fit_error("calibrated")), 4),
+        "effective_sample_size": round(float(result.ess)),
+        "fresh_error_uniform": round(float(np.abs(s.mean(axis=0) - truth).mean()), 4),
+        "fresh_error_weighted": round(float(np.abs((s * result.weights[:, None]).mean(axis=0) - truth).mean()), 4),
+        "favoured_share_uniform": round(float(favoured.mean()), 3),
+        "favoured_share_weighted": round(float(result.weights[favoured].sum() / len(df)), 3),
+    }
+    run.save()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 For each training source a pipeline is trained with ``--config`` (default: the library's defaults),
 the chooser switched on, and saved under ``--out`` (a rerun loads it), then every held-out set of
-``cross_source.held_out_sets`` (200 rows each by default, the same draw as ``cross_source.py``) is
+``data.sources`` (200 rows each by default, ``data.held_out``: the same draw as ``cross_source.py``) is
 predicted once, and these strings are scored side by side (MiniLM proxy, mean |cos|^3, bootstrap 95% CI):
 
 - ``mean prompt``: the pipeline's mean prompt for every row;
@@ -16,35 +16,42 @@ With ``--baseline``, ``baseline`` is an earlier run's ``joined`` on the same row
 divides by the baseline (else ``joined``); ``captured`` is (chooser - base) / (oracle - base). Train
 and predict times are printed per source (seconds; predict: per 1,300 rows at the measured rate).
 
-    .venv/bin/python bench/chooser.py --out /tmp/chooser [--train corpus gpt35] [--limit 200]
+At smoke size: the corpus and the demo set, ``bench/smoke.toml``, tiny sizes.
+
+    .venv/bin/python bench/chooser.py [--out /tmp/chooser] [--train corpus gpt35] [--limit 200]
+    .venv/bin/python bench/chooser.py --smoke
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from cross_source import CACHE, held_out_sets, sources
+from harness import CACHE, ROOT, Run, start
 
+from data import held_out, sources
 from prompt_recovery.metric import summarize
 from prompt_recovery.pipeline import Pipeline, PipelineConfig, train
 from prompt_recovery.predictors import Features
 from prompt_recovery.scoring import score_prompts
 
 COLUMNS = ["mean prompt", "joined", "stage 1", "stage 1 + gate", "readable", "pool oracle"]
+# 200 training rows: the validation share (0.2) is the 40 rows the chooser needs at the least
+SMOKE = {"train": ["corpus"], "limit": 10, "train_limit": 200, "config": ROOT / "bench" / "smoke.toml"}
 
 
 def model_for(source: str, rows: pd.DataFrame, config: PipelineConfig, folder: Path, log: dict) -> Pipeline:
     if (folder / "pipeline.json").exists():
         return Pipeline.load(folder, cache_dir=CACHE)
-    start = time.perf_counter()
+    begin = time.perf_counter()
     pipeline = train(rows, config, cache_dir=CACHE)
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - begin
     log[source] = {
         "train_s": round(seconds, 1),
         "rows": len(rows),
@@ -52,10 +59,7 @@ def model_for(source: str, rows: pd.DataFrame, config: PipelineConfig, folder: P
         "stages": {k: round(v, 1) for k, v in pipeline.timings.items()},
         "validation": pipeline.validation,
     }
-    print(
-        f"{source}: trained on {len(rows)} rows in {seconds:.0f}s {log[source]['stages']}, ensemble {pipeline.order}",
-        flush=True,
-    )
+    print(f"{source}: trained on {len(rows)} rows in {seconds:.0f}s, ensemble {pipeline.order}", flush=True)
     pipeline.save(folder)
     return pipeline
 
@@ -82,40 +86,59 @@ def strings(pipeline: Pipeline, rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--train", nargs="+", default=["corpus", "gpt35"], choices=["corpus", "stylerec", "gpt35"])
-    ap.add_argument("--limit", type=int, default=200)
-    ap.add_argument("--config", type=Path, help="a pipeline TOML file (default: the library's defaults)")
-    ap.add_argument(
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, help="folder for models and predictions (reused on rerun; default: temporary)"
+    )
+    choices = ["corpus", "stylerec", "gpt35", "demo"]
+    parser.add_argument("--train", nargs="+", default=["corpus", "gpt35"], choices=choices)
+    parser.add_argument("--limit", type=int, default=200)
+    parser.add_argument("--train-limit", type=int, default=None, help="the first N training rows (smoke runs)")
+    parser.add_argument("--config", type=Path, help="a pipeline TOML file (default: the library's defaults)")
+    parser.add_argument(
         "--baseline",
         type=Path,
         help="an earlier run's --out of this script: its 'joined' strings (the same held-out rows) are scored "
         "here as 'baseline' (e.g. the defaults before the chooser)",
     )
-    args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+
+
+def main() -> None:
+    run = start("chooser", __doc__.splitlines()[0], options, smoke=SMOKE)
+    if run.args.out is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            measure(run, Path(tmp))
+    else:
+        measure(run, run.args.out)
+
+
+def measure(run: Run, out: Path) -> None:
+    args = run.args
+    out.mkdir(parents=True, exist_ok=True)
     config = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig()
     # the chooser is what this measures: on, whatever the defaults say
     config = PipelineConfig(
         replace(config.settings, chooser=replace(config.settings.chooser, enabled=True)), config.members
     )
-    data = sources(3000)
-    runs = args.out / "runs.json"
+    data = sources(run, 3000)
+    held = {name: held_out(rows, args.limit) for name, (_, rows) in data.items()}
+    runs = out / "runs.json"
     log = json.loads(runs.read_text()) if runs.exists() else {}
-    lines = ["| trained on | scored on | scores | chooser / base | captured |", "|---|---|---|---|---|"]
+    table, scores = [], {}
     for source in args.train:
-        pipeline = model_for(source, data[source][0], config, args.out / f"model-{source}", log)
+        if source not in data:
+            raise SystemExit(f"--train {source}: not a source of this run ({', '.join(data)})")
+        pipeline = model_for(source, data[source][0].iloc[: args.train_limit], config, out / f"model-{source}", log)
         runs.write_text(json.dumps(log, indent=1))
-        for tag, rows in held_out_sets(source, args.limit):
-            path = args.out / f"{source}--{tag.split()[0]}.csv"
+        for name, rows in held.items():
+            tag = f"{name} (in-source)" if name == source else name
+            path = out / f"{source}--{name}.csv"
             if path.exists():
                 frame = pd.read_csv(path, dtype=str, keep_default_na=False)
             else:
-                start = time.perf_counter()
+                begin = time.perf_counter()
                 frame = strings(pipeline, rows)
-                rate = len(rows) / (time.perf_counter() - start)
+                rate = len(rows) / (time.perf_counter() - begin)
                 log.setdefault(source, {}).setdefault("predict_rows_per_s", {})[tag] = round(rate, 2)
                 runs.write_text(json.dumps(log, indent=1))
                 frame.to_csv(path, index=False)
@@ -128,15 +151,15 @@ def main() -> None:
             s = {c: summarize(score_prompts(pipeline.embedder, list(frame[c]), truth)) for c in columns}
             base = "baseline" if "baseline" in s else "joined"
             j, g, o = s[base].mean, s["stage 1 + gate"].mean, s["pool oracle"].mean
-            cells = " | ".join(f"{c} {s[c].mean:.4f} ({s[c].ci_low:.4f}-{s[c].ci_high:.4f})" for c in columns)
-            captured = (g - j) / (o - j) if o > j else float("nan")
-            lines.append(f"| {source} | {tag} | {cells} | {g / j:.2f}x | {captured:.0%} |")
-            print(lines[-1], flush=True)
-            print("  options:", frame["option"].value_counts().to_dict(), flush=True)
-    text = "\n".join(lines)
-    print(text)
-    (args.out / "table.md").write_text(text + "\n")
-    print(json.dumps(log, indent=1))
+            captured = f"{(g - j) / (o - j):.0%}" if o > j else ""
+            cell = f"{source} → {tag}"
+            table.append([cell, *(f"{s[c].mean:.4f}" for c in columns), f"{g / j:.2f}x" if j else "", captured])
+            scores[cell] = {c: round(s[c].mean, 4) for c in columns}
+            scores[cell]["options"] = frame["option"].value_counts().to_dict()
+            heads = columns
+    run.table("mean SCS (MiniLM proxy); ratio: gate / base", ["trained → scored", *heads, "ratio", "captured"], table)
+    run.numbers = {"scores": scores, "trainings": log}
+    run.save()
 
 
 if __name__ == "__main__":

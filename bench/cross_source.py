@@ -12,142 +12,52 @@ Sources (``../shared/data/external`` for the last two):
 - ``gpt35``: the GPT-3.5 triples (alexsaavedraa), shuffled (seed 0), trained on 80%, held out: the other 20%
   (the split of ``bench/quality.py --source public``).
 
-Each held-out set is capped at ``--limit`` rows drawn (seeded). Predictors, each trained on the
-training source (MiniLM proxy, mean SCS of the strings with a bootstrap 95% CI):
+Each held-out set is capped at ``--limit`` rows drawn (seeded, ``data.held_out``). Predictors, each
+trained on the training source (MiniLM proxy, mean SCS of the strings with a bootstrap 95% CI):
 
-- ``today:constant``: the mean prompt; ``today:blend``: the blend of the defaults before this table
-  (the base of the ratio column); ``today:ensemble``: what ``train`` with no config wrote then;
-- ``free: osyuksel``, ``free: source``, ``free: source+osyuksel``: training-free retrieval
+- ``free:osyuksel``, ``free:source``, ``free:source+osyuksel``: training-free retrieval
   (``pipeline.training_free``: the bank's nearest prompts by edit direction, averaged, inverted, joined
   with the bank's medoid; what ``predict --bank`` writes), over the packaged osyuksel bank, the training
   source's prompts, and both;
-- the members of each variant in ``VARIANTS`` (candidate defaults, and ``default``: the library's
-  defaults now), and each variant's ensemble.
+- ``default:<member>`` and ``default:ensemble``: every member of the pipeline ``--config`` (default: the
+  library's defaults) and what ``train`` writes.
 
-Predictions are written to ``--out`` as they finish (one CSV per training source, variant and held-out
-set), and a rerun with the same ``--out`` reuses them, so a killed run continues. The table is printed
-at the end and written to ``--out/table.md``.
+Predictions are written to ``--out`` as they finish (one CSV per training source, predictor and held-out
+set), and a rerun with the same ``--out`` reuses them, so a killed run continues (use a fresh ``--out``
+after a code change). At smoke size the sources are the corpus and the shipped demo set, the osyuksel bank
+is cut to ``--bank-limit`` prompts and the pipeline is ``bench/smoke.toml``.
 
-    .venv/bin/python bench/cross_source.py --out /tmp/cross [--train corpus gpt35] [--limit 200]
+    .venv/bin/python bench/cross_source.py [--out /tmp/cross] [--train corpus gpt35] [--limit 200]
+    .venv/bin/python bench/cross_source.py --smoke
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from common import SHARED, require_shared
+from harness import CACHE, ROOT, Run, start
 
+from data import held_out, sources
 from prompt_recovery import banks
 from prompt_recovery.embed import load_embedder
 from prompt_recovery.metric import summarize
 from prompt_recovery.pipeline import Pipeline, PipelineConfig, train, training_free
 from prompt_recovery.scoring import score_prompts
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
-CACHE = ".cache/bench"
-COLUMNS = ["original_text", "rewritten_text", "rewrite_prompt"]
-TODAY_PARTS = [
-    {"kind": "retrieval", "k": 20, "weight": 2},
-    {"kind": "regression", "arch": "attention", "epochs": 30},
-    {"kind": "regression", "arch": "mlp"},
-]
-# Pipelines compared: a document each (settings and member tables, as in a TOML file).
-VARIANTS: dict[str, dict[str, Any]] = {
-    # the defaults before this table was measured (commit 31397f9): no extra bank, three blend parts
-    "today": {
-        "bank": "none",
-        "member": [
-            {"kind": "constant"},
-            {"kind": "retrieval"},
-            {"kind": "regression"},
-            {"kind": "blend", "parts": TODAY_PARTS},
-        ],
-    },
-    # candidates: the osyuksel bank; a blend with a training-free bank part (weight 2); the contrastive
-    # query model (``regression`` with ``loss = "contrastive"``), its output and its bank vote
-    "bank": {
-        "bank": "osyuksel",
-        "member": [
-            {"kind": "constant"},
-            {"kind": "blend", "name": "blend", "parts": TODAY_PARTS},
-            {
-                "kind": "blend",
-                "name": "blend_free",
-                "parts": [*TODAY_PARTS, {"kind": "retrieval", "match": "bank", "k": 20, "weight": 2}],
-            },
-            {"kind": "regression", "name": "query", "loss": "contrastive", "vote": 20},
-            {"kind": "regression", "name": "query_raw", "loss": "contrastive"},
-        ],
-    },
-    # the defaults of commit afb4339 (chosen on the first table): the osyuksel bank, the blend's bank
-    # part at weight 0.5, the blend's inversion not warm-started
-    "bank05": {
-        "bank": "osyuksel",
-        "member": [
-            {"kind": "constant"},
-            {"kind": "retrieval"},
-            {"kind": "regression"},
-            {
-                "kind": "blend",
-                "parts": [*TODAY_PARTS, {"kind": "retrieval", "match": "bank", "k": 20, "weight": 0.5}],
-                "invert": {"steps": 10, "top_k": 4},
-            },
-        ],
-    },
-    "default": {},  # the library's defaults now
+SMOKE = {
+    "train": ["corpus"],
+    "limit": 10,
+    "train_limit": 100,
+    "bank_limit": 300,
+    "config": ROOT / "bench" / "smoke.toml",
 }
-
-
-def _corpus() -> tuple[pd.DataFrame, pd.DataFrame]:
-    corpus = pd.read_csv(CORPUS / "corpus.csv", dtype=str, keep_default_na=False)
-    split = corpus["id"].map(pd.read_csv(CORPUS / "splits.csv", dtype=str).set_index("id")["split"])
-    return corpus[split == "train"], corpus[split == "validation"]
-
-
-def _public() -> pd.DataFrame:
-    return pd.read_csv(require_shared(SHARED / "data/external/combined_triples.csv"), dtype=str, keep_default_na=False)
-
-
-def sources(train_rows: int, seed: int = 0) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    """{source: (training rows, held-out rows)}, each with at least ``COLUMNS``."""
-    public = _public()
-    style = public[public.source == "stylerec"]
-    style_train = style[style.file.str.contains("train")]
-    style_train = style_train.sample(n=min(train_rows, len(style_train)), random_state=seed)
-    gpt = public[public.source == "alexsaavedraa"].sample(frac=1.0, random_state=seed)
-    cut = int(0.8 * len(gpt))
-    found = {
-        "corpus": _corpus(),
-        "stylerec": (style_train, style[style.file.str.contains("test")]),
-        "gpt35": (gpt.iloc[:cut], gpt.iloc[cut:]),
-    }
-    return {
-        name: (a[COLUMNS].reset_index(drop=True), b[COLUMNS].reset_index(drop=True)) for name, (a, b) in found.items()
-    }
-
-
-def held_out(rows: pd.DataFrame, limit: int) -> pd.DataFrame:
-    """The held-out rows scored: all of ``rows``, or ``limit`` of them drawn (seed 0) when there are
-    more (``limit`` 0: all). Every bench that compares with this table draws its rows here."""
-    if limit and len(rows) > limit:
-        rows = rows.sample(n=limit, random_state=0)
-    return rows.reset_index(drop=True)
-
-
-def held_out_sets(train: str, limit: int, only: Sequence[str] | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
-    """(tag, held-out rows) for every source of ``sources`` in order, or those named in ``only``: the
-    rows ``held_out`` draws, the tag the source's name with " (in-source)" when it is ``train``.
-    Example: ``held_out_sets("corpus", 200)`` yields ("corpus (in-source)", 200 rows), ("stylerec", ...),
-    ("gpt35", ...)."""
-    for name, (_, rows) in sources(3000).items():
-        if not only or name in only:
-            yield (f"{name} (in-source)" if name == train else name), held_out(rows, limit)
 
 
 def cells(
@@ -163,9 +73,9 @@ def cells(
             out[h] = pd.read_csv(path, dtype=str, keep_default_na=False)
             continue
         pipeline = pipeline or build()
-        start = time.perf_counter()
+        begin = time.perf_counter()
         out[h] = predictions(pipeline, held[h], prefix)
-        print(f"  {prefix}: predicted {len(held[h])} {h} rows in {time.perf_counter() - start:.0f}s", flush=True)
+        print(f"  {prefix}: predicted {len(held[h])} {h} rows in {time.perf_counter() - begin:.0f}s", flush=True)
         tmp = path.with_suffix(".tmp")
         out[h].to_csv(tmp, index=False)
         tmp.replace(path)
@@ -180,77 +90,83 @@ def predictions(pipeline: Pipeline, rows: pd.DataFrame, prefix: str) -> pd.DataF
     return frame
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, required=True, help="folder for predictions and the table (reused on rerun)")
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, help="folder for predictions (reused on rerun; default: a temporary one)")
     names = ["corpus", "stylerec", "gpt35"]
-    ap.add_argument("--train", nargs="+", default=names, choices=names, help="training sources")
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    ap.add_argument("--limit", type=int, default=200, help="held-out rows per source, drawn seeded (0: all)")
-    ap.add_argument("--train-rows", type=int, default=3000, help="StyleRec training rows drawn (seeded)")
-    args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    data = sources(args.train_rows)
+    parser.add_argument("--train", nargs="+", default=["corpus", "gpt35"], choices=[*names, "demo"], help="sources")
+    parser.add_argument("--config", type=Path, help="the pipeline, a TOML file (default: the library's defaults)")
+    parser.add_argument("--limit", type=int, default=200, help="held-out rows per source, drawn seeded (0: all)")
+    parser.add_argument("--train-rows", type=int, default=3000, help="StyleRec training rows drawn (seeded)")
+    parser.add_argument("--train-limit", type=int, default=None, help="the first N training rows (smoke runs)")
+    parser.add_argument("--bank-limit", type=int, default=None, help="the first N osyuksel prompts (smoke runs)")
+
+
+def main() -> None:
+    run = start("cross_source", __doc__.splitlines()[0], options, smoke=SMOKE)
+    if run.args.out is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            measure(run, Path(tmp))
+    else:
+        measure(run, run.args.out)
+
+
+def measure(run: Run, out: Path) -> None:
+    args = run.args
+    out.mkdir(parents=True, exist_ok=True)
+    data = sources(run, args.train_rows)
+    data = {name: (rows.iloc[: args.train_limit], held) for name, (rows, held) in data.items()}
     held = {name: held_out(rows, args.limit) for name, (_, rows) in data.items()}
-    osyuksel = banks.read_bank("osyuksel")
+    osyuksel = banks.read_bank("osyuksel")[: args.bank_limit]
+    config = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig()
     embedder = load_embedder("minilm", cache_dir=CACHE)
+    log: dict[str, Any] = {}
 
-    runs = args.out / "runs.json"
-    log: dict[str, Any] = json.loads(runs.read_text()) if runs.exists() else {}  # earlier runs' trainings
-
-    def trained(source: str, variant: str) -> Pipeline:
-        config = PipelineConfig.from_doc(VARIANTS[variant], f"variant {variant}: ")
-        train_rows = data[source][0]
-        start = time.perf_counter()
-        pipeline = train(train_rows, config, cache_dir=CACHE)
-        seconds = time.perf_counter() - start
-        log[f"{source}/{variant}"] = {"train_s": round(seconds), "rows": len(train_rows), "order": pipeline.order}
-        runs.write_text(json.dumps(log, indent=1))
-        print(f"{source}/{variant}: trained on {len(train_rows)} rows in {seconds:.0f}s, ensemble {pipeline.order}")
+    def trained(source: str) -> Pipeline:
+        with run.timed(f"train on {source}"):
+            pipeline = train(data[source][0], config, cache_dir=CACHE)
+        log[source] = {"rows": len(data[source][0]), "ensemble": pipeline.order}
         return pipeline
-
-    # one frame of predictions per (training source, held-out set): columns "<variant>:<member>"
-    frames: dict[tuple[str, str], list[pd.DataFrame]] = {(t, h): [] for t in args.train for h in held}
 
     def free_over(bank: list[str]) -> Callable[[], Pipeline]:
         return lambda: training_free(bank, cache_dir=CACHE)
 
+    # one frame of predictions per (training source, held-out set): columns "<predictor>:<member>"
+    frames: dict[tuple[str, str], list[pd.DataFrame]] = {(t, h): [] for t in args.train for h in held}
     # training-free over the osyuksel bank alone: the same for every training source
-    free = cells({h: args.out / f"free-osyuksel--{h}.csv" for h in held}, held, free_over(osyuksel), "free:osyuksel")
+    free = cells({h: out / f"free-osyuksel--{h}.csv" for h in held}, held, free_over(osyuksel), "free:osyuksel")
     for source in args.train:
+        if source not in data:
+            raise SystemExit(f"--train {source}: not a source of this run ({', '.join(data)})")
         for h in held:
             frames[source, h].append(free[h])
         prompts = list(dict.fromkeys(p.strip() for p in data[source][0]["rewrite_prompt"] if p.strip()))
         runs_of: list[tuple[str, str, Callable[[], Pipeline]]] = [
             ("free:source", "free-source", free_over(prompts)),
             ("free:source+osyuksel", "free-source_osyuksel", free_over(prompts + osyuksel)),
-            *((v, v, lambda s=source, v=v: trained(s, v)) for v in args.variants),
+            ("default", "default", lambda s=source: trained(s)),
         ]
         for prefix, name, build in runs_of:
-            got = cells({h: args.out / f"{source}--{name}--{h}.csv" for h in held}, held, build, prefix)
+            got = cells({h: out / f"{source}--{name}--{h}.csv" for h in held}, held, build, prefix)
             for h in held:
                 frames[source, h].append(got[h])
 
-    lines = ["| trained on | scored on | predictor | mean SCS | 95% CI | / today's blend |"]
-    lines.append("|---|---|---|---|---|---|")
-    wide: dict[str, dict[str, str]] = {}  # predictor -> {cell: "mean (ratio)"}
+    wide: dict[str, dict[str, str]] = {}  # predictor -> {cell: "mean (low-high)"}
+    scores: dict[str, dict[str, float]] = {}
     for (source, h), parts in frames.items():
         table = pd.concat(parts, axis=1)
         truth = list(held[h]["rewrite_prompt"])
-        scores = {c: summarize(score_prompts(embedder, list(table[c]), truth)) for c in table.columns}
-        base = scores.get("today:blend")
-        cell = f"{source} (in-source)" if source == h else source
-        for column, s in scores.items():
-            ratio = f"{s.mean / base.mean:.2f}x" if base and base.mean > 0 else ""
-            lines.append(f"| {cell} | {h} | {column} | {s.mean:.4f} | {s.ci_low:.4f}-{s.ci_high:.4f} | {ratio} |")
-            wide.setdefault(column, {})[f"{source} → {h}"] = f"{s.mean:.4f} ({ratio})" if ratio else f"{s.mean:.4f}"
-    # the same scores, one row per predictor and one column per (training source, held-out set)
+        cell = f"{source} → {h}" + (" (in-source)" if source == h else "")
+        for column in table.columns:
+            s = summarize(score_prompts(embedder, list(table[column]), truth))
+            wide.setdefault(column, {})[cell] = f"{s.mean:.4f} ({s.ci_low:.4f}-{s.ci_high:.4f})"
+            scores.setdefault(column, {})[cell] = round(s.mean, 4)
     heads = list(dict.fromkeys(c for row in wide.values() for c in row))
-    lines += ["", "| predictor | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
-    lines += [f"| {name} | " + " | ".join(row.get(c, "") for c in heads) + " |" for name, row in wide.items()]
-    text = "\n".join(lines)
-    print(text)
-    (args.out / "table.md").write_text(text + "\n")
+    rows = [[name, *(row.get(c, "") for c in heads)] for name, row in wide.items()]
+    title = f"mean SCS (95% CI), {args.limit or 'all'} held-out rows a source; trained → scored"
+    run.table(title, ["predictor", *heads], rows)
+    run.numbers = {"scores": scores, "trainings": log, "heldout_rows": {h: len(r) for h, r in held.items()}}
+    (out / "record.json").write_text(json.dumps(run.numbers, indent=1, ensure_ascii=False))
+    run.save()
 
 
 if __name__ == "__main__":

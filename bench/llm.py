@@ -10,7 +10,7 @@ against a local OpenAI-compatible server at concurrency 1 and 4, measured side b
 
 Needs no ../shared: the requests come from data/corpus.
 
-    .venv/bin/python bench/llm.py [--requests 8] [--max-tokens 48]
+    .venv/bin/python bench/llm.py [--requests 8] [--max-tokens 48] [--smoke]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from harness import start
 
 from prompt_recovery.llm import GenerationConfig, load_llm
 from prompt_recovery.llm.http import OpenAICompatibleLLM
@@ -45,11 +46,14 @@ def timed(llm, batch: list[str], config: GenerationConfig) -> tuple[float, list]
     return time.perf_counter() - start, outs
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=48)
-    args = parser.parse_args()
+
+
+def main() -> None:
+    run = start("llm", __doc__, options, smoke={"requests": 2, "max_tokens": 4})
+    args = run.args
     batch = requests(args.requests)
     config = GenerationConfig(max_tokens=args.max_tokens, stop=REWRITE_STOP)
 
@@ -60,16 +64,12 @@ def main() -> None:
     prompt = sum(o.prompt_tokens for o in outs)
     decode = [o.raw["timings"]["predicted_per_second"] for o in outs if "timings" in o.raw]
     prefill = [o.raw["timings"]["prompt_per_second"] for o in outs if "timings" in o.raw]
-    print(
-        f"embedded (Gemma 3 270M Q4_K_M, 2 threads): {len(batch)} requests, {prompt} prompt + {generated} "
-        f"generated tokens in {seconds:.1f}s"
-    )
-    print(f"  generated tokens/s, wall clock incl. prompt processing: {generated / seconds:.1f}")
+    rows = [["embedded, generated tokens/s (wall clock, prompt processing included)", round(generated / seconds, 1)]]
     if decode:
-        print(
-            f"  llama.cpp decode tokens/s (median): {sorted(decode)[len(decode) // 2]:.1f}; "
-            f"prompt tokens/s (median): {sorted(prefill)[len(prefill) // 2]:.1f}"
-        )
+        rows.append(["embedded, llama.cpp decode tokens/s (median)", round(sorted(decode)[len(decode) // 2], 1)])
+        rows.append(["embedded, llama.cpp prompt tokens/s (median)", round(sorted(prefill)[len(prefill) // 2], 1)])
+    run.numbers = {"requests": len(batch), "prompt_tokens": prompt, "generated_tokens": generated}
+    run.seconds["embedded"] = round(seconds, 2)
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -89,14 +89,16 @@ def main() -> None:
                 seconds, outs = timed(client, batch, config)
             rates[concurrency] = len(batch) / seconds
             tokens = sum(o.completion_tokens for o in outs)
-            print(
-                f"server, concurrency {concurrency}: {rates[concurrency]:.3f} requests/s "
-                f"({tokens / seconds:.1f} generated tokens/s, {seconds:.1f}s)"
-            )
-        print(f"  concurrency 4 / concurrency 1: {rates[4] / rates[1]:.2f}x")
+            rows.append([f"server, concurrency {concurrency}: requests/s", round(rates[concurrency], 3)])
+            rows.append([f"server, concurrency {concurrency}: generated tokens/s", round(tokens / seconds, 1)])
+        rows.append(["server, concurrency 4 / concurrency 1", round(rates[4] / rates[1], 2)])
     finally:
         server.terminate()
         server.wait(timeout=30)
+    title = f"Gemma 3 270M Q4_K_M, 2 threads; {len(batch)} requests of up to {args.max_tokens} tokens"
+    run.table(title, ["measure", "value"], rows)
+    run.numbers.update({r[0]: r[1] for r in rows})
+    run.save()
 
 
 if __name__ == "__main__":

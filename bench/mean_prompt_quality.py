@@ -16,6 +16,7 @@ from the same start, and prints both mean prompts' held-out scores side by side 
 each contains: what the blocklist costs.
 
     .venv/bin/python bench/mean_prompt_quality.py [--train 2000] [--tokens 48] [--time-budget 900] [--with-profanity]
+    .venv/bin/python bench/mean_prompt_quality.py --smoke   (the packaged osyuksel pool, tiny sizes)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from common import BANKS, require_shared
+from harness import CACHE, shared, start
 
 from prompt_recovery.banks import read_bank
 from prompt_recovery.embed import load_embedder
@@ -52,8 +53,7 @@ HAND_WRITTEN = [
 ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train", type=int, default=2000, help="train prompts used by the search")
     parser.add_argument("--heldout", type=int, default=1000)
     parser.add_argument("--tokens", type=int, default=48, help="search steps")
@@ -62,22 +62,29 @@ def main() -> None:
     parser.add_argument("--start-prompts", type=int, default=8, help="central train prompts joined as the start")
     parser.add_argument("--time-budget", type=float, default=900)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="write the result JSON here")
     parser.add_argument(
         "--pool", choices=["pedromb", "osyuksel"], default="pedromb", help="pedromb (../shared) or the packaged bank"
     )
     parser.add_argument("--with-profanity", action="store_true", help="also search with the word blocklist lifted")
-    args = parser.parse_args()
+
+
+def main() -> None:
+    smoke = {"pool": "osyuksel", "train": 200, "heldout": 100, "tokens": 2, "top_k": 32, "start_prompts": 4}
+    run = start("mean_prompt_quality", __doc__, options, smoke=smoke)
+    args = run.args
+    run.variant = "" if args.pool == "pedromb" else args.pool
 
     if args.pool == "pedromb":
-        texts = json.loads(require_shared(BANKS / "pedromb/prompts_selected_new_07.json").read_text())
+        path = shared("data/external/prompt_banks/pedromb/prompts_selected_new_07.json", run)
+        assert path is not None  # a smoke run reads the packaged pool
+        texts = json.loads(path.read_text())
     else:
         texts = read_bank(args.pool)  # packaged: runs without ../shared
     pool = sorted({p.strip() for p in texts})
     random.Random(args.seed).shuffle(pool)
     heldout, train = pool[: args.heldout], pool[args.heldout :][: args.train]
 
-    embedder = load_embedder("minilm", cache_dir=".cache/bench")  # also keeps the single-token states
+    embedder = load_embedder("minilm", cache_dir=CACHE)  # also keeps the single-token states
     train_obj = MeanSCS(embedder.encode(train))
     held_obj = MeanSCS(embedder.encode(heldout))
     hand = held_obj.score(embedder.encode(HAND_WRITTEN))
@@ -85,7 +92,7 @@ def main() -> None:
     _, bound = held_obj.best_unit_vector()
 
     t0 = time.perf_counter()
-    start = central_start(embedder, train_obj, train, args.start_prompts)
+    init = central_start(embedder, train_obj, train, args.start_prompts)
     cfg = SearchConfig(
         proposal="guided",
         moves=tuple(args.moves.split(",")),
@@ -94,43 +101,50 @@ def main() -> None:
         time_budget=args.time_budget,
         patience=6,
     )
-    result = search(embedder, train_obj, cfg, init=start)
+    result = search(embedder, train_obj, cfg, init=init)
     seconds = time.perf_counter() - t0
     ours = float(held_obj.score(embedder.encode([result.text]))[0])
-    start_score = float(held_obj.score(embedder.encode([start]))[0])
+    start_score = float(held_obj.score(embedder.encode([init]))[0])
 
-    print(f"pool {args.pool}, {len(pool)} prompts: train {len(train)}, held-out {len(heldout)}; MiniLM")
-    print("| on held-out prompts | mean SCS |")
-    print("|---|---|")
-    for text, value in sorted(zip(HAND_WRITTEN, hand, strict=True), key=lambda x: x[1]):
-        print(f"| hand-written: {text[:70]!r} | {value:.4f} |")
-    print(f"| start: {args.start_prompts} central train prompts joined | {start_score:.4f} |")
-    print(f"| searched mean prompt (train objective {result.objective:.4f}, {seconds:.0f}s) | {ours:.4f} |")
-    print(f"| best unit vector fitted on held-out (upper bound) | {bound:.4f} |")
-    print(f"ours / bound: {ours / bound:.1%} (target >= 85%)")
-    print(f"ours / best hand-written: {ours / hand[best_hand]:.2f}x (target >= 2.5x); bound / best hand-written:")
-    print(f"{bound / hand[best_hand]:.2f}x, the most any constant string could reach on these held-out prompts")
-    print(f"ours / median hand-written: {ours / float(np.median(hand)):.2f}x")
-    print(f"mean prompt ({len(result.tokens)} tokens, stopped: {result.stopped}): {result.text!r}")
+    run.note(f"pool {args.pool}, {len(pool)} prompts: train {len(train)}, held-out {len(heldout)}; MiniLM")
+    rows: list[list] = [
+        [f"hand-written: {text[:70]!r}", round(float(v), 4)]
+        for text, v in sorted(zip(HAND_WRITTEN, hand, strict=True), key=lambda x: x[1])
+    ]
+    rows += [
+        [f"start: {args.start_prompts} central train prompts joined", round(start_score, 4)],
+        [f"searched mean prompt (train objective {result.objective:.4f}, {seconds:.0f}s)", round(ours, 4)],
+        ["best unit vector fitted on held-out (upper bound)", round(float(bound), 4)],
+    ]
+    run.table("on held-out prompts", ["string", "mean SCS"], rows)
+    run.seconds["search"] = round(seconds, 1)
+    run.numbers = {
+        "heldout_scs": round(ours, 4),
+        "bound": round(float(bound), 4),
+        "best_hand_written": round(float(hand[best_hand]), 4),
+        "ours_over_bound": round(ours / float(bound), 3),  # target >= 0.85
+        "ours_over_best_hand": round(ours / float(hand[best_hand]), 2),  # target >= 2.5
+        "ours_over_median_hand": round(ours / float(np.median(hand)), 2),
+        "mean_prompt": result.text,
+        "tokens": len(result.tokens),
+        "stopped": result.stopped,
+    }
     if args.with_profanity:
         t0 = time.perf_counter()
-        lifted = search(embedder, train_obj, replace(cfg, vocab=VocabFilter(allow_profanity=True)), init=start)
+        lifted = search(embedder, train_obj, replace(cfg, vocab=VocabFilter(allow_profanity=True)), init=init)
         lifted_seconds = time.perf_counter() - t0
         theirs = float(held_obj.score(embedder.encode([lifted.text]))[0])
-        print("\n| word blocklist | held-out mean SCS | train objective | seconds | listed pieces in the mean prompt |")
-        print("|---|---|---|---|---|")
+        rows = []
         for head, res, score, secs in (
             ("on (default)", result, ours, seconds),
             ("lifted", lifted, theirs, lifted_seconds),
         ):
             words = sorted({t for t in res.tokens if is_profane(t)})  # the pieces the blocklist judges
-            print(f"| {head} | {score:.4f} | {res.objective:.4f} | {secs:.0f} | {', '.join(words) or '-'} |")
-        print(f"blocklist on / lifted: {ours / theirs:.3f}x; lifted mean prompt: {lifted.text!r}")
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(
-                {**result.to_dict(), "heldout": ours, "bound": bound, "best_hand": float(hand[best_hand])}, fh, indent=2
-            )
+            rows.append([head, round(score, 4), round(res.objective, 4), round(secs), ", ".join(words) or "-"])
+        columns = ["word blocklist", "held-out mean SCS", "train objective", "seconds", "listed pieces"]
+        run.table("the word blocklist", columns, rows)
+        run.numbers["blocklist_on_over_lifted"] = round(ours / theirs, 3)
+    run.save()
 
 
 if __name__ == "__main__":

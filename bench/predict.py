@@ -7,31 +7,33 @@ predicts 1,300 rows drawn from the whole corpus (with replacement past its size;
 which rows) with a cold embedding cache, and prints rows/s and the peak resident memory of the process.
 Target (issue 5): at most 20 minutes and 4 GB on 2 cores.
 
-    .venv/bin/python bench/predict.py [--rows 1300] [--config pipeline.toml] [--train-limit N]
+    .venv/bin/python bench/predict.py [--rows 1300] [--config pipeline.toml] [--train-limit N] [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
-import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
+from harness import ROOT, start
 
 from prompt_recovery.pipeline import PipelineConfig, train
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+CORPUS = ROOT / "data" / "corpus"
+SMOKE = {"rows": 20, "train_limit": 100, "config": ROOT / "bench" / "smoke.toml"}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=1300)
     parser.add_argument("--config", type=Path, default=None, help="a pipeline TOML file (default: the library's)")
     parser.add_argument("--train-limit", type=int, default=None, help="train on the first N rows (smoke runs)")
     parser.add_argument("--split", choices=["all", "train"], default="all", help="corpus rows to train on")
-    args = parser.parse_args()
+
+
+def main() -> None:
+    run = start("predict", __doc__, options, smoke=SMOKE)
+    args = run.args
     config = PipelineConfig.from_toml(args.config) if args.config else PipelineConfig()
     corpus = pd.read_csv(CORPUS / "corpus.csv", dtype=str, keep_default_na=False)
     splits = pd.read_csv(CORPUS / "splits.csv", dtype=str).set_index("id")["split"]
@@ -41,22 +43,23 @@ def main() -> None:
     rows["id"] = [f"r{i}" for i in range(len(rows))]
     rows = rows.drop(columns=["rewrite_prompt"])
 
-    with tempfile.TemporaryDirectory() as cache:
-        t0 = time.perf_counter()
+    with run.cold_cache() as cache, run.timed("train"):
         pipeline = train(train_rows, config, cache_dir=cache)
-        t_train = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory() as cache:  # cold cache: every text is encoded
-        pipeline.embedder.cache = None
-        t0 = time.perf_counter()
+    pipeline.embedder.cache = None  # cold cache: every text is encoded
+    with run.timed("predict"):
         predictions, _ = pipeline.predict(rows)
-        t_predict = time.perf_counter() - t0
     assert all(p.strip() for p in predictions)
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(f"train: {len(train_rows)} rows in {t_train:.0f}s (members: {', '.join(pipeline.members)})")
-    print("  stages: " + ", ".join(f"{k} {v:.0f}s" for k, v in pipeline.timings.items()) + " (target: <= 300s in all)")
-    print(f"predict: {len(rows)} rows in {t_predict:.1f}s = {len(rows) / t_predict:.1f} rows/s (target: <= 1200s)")
-    print(f"peak resident memory of the process: {peak_gb:.2f} GB (target: <= 4 GB)")
-    print(f"ensemble order: {' + '.join(pipeline.order)}; validation: {pipeline.validation}")
+    run.seconds.update({f"train: {k}": round(v, 1) for k, v in pipeline.timings.items()})
+    run.numbers = {
+        "train_rows": len(train_rows),
+        "predict_rows": len(rows),
+        "predict_rows_per_s": round(len(rows) / run.seconds["predict"], 2),
+        "members": list(pipeline.members),
+        "ensemble": pipeline.order,
+        "targets": "train <= 300 s (issue 31); predict 1,300 rows <= 1,200 s and <= 4 GB (issue 5)",
+    }
+    run.numbers["validation"] = {k: round(v, 4) for k, v in pipeline.validation.items()}
+    run.save()  # the record's peak_rss_gb is the process's peak resident memory
 
 
 if __name__ == "__main__":

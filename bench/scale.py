@@ -9,7 +9,11 @@ proxy, 95% CI) and 865 StyleRec test rows. Prints one table: seconds, rows/s, pe
 Targets (2 cores): train 12,722 rows in <= 900 s, cost growing no faster than linearly in rows;
 predict 1,300 rows in <= 300 s (>= 4.3 rows/s), peak memory <= 3 GB.
 
-    .venv/bin/python bench/scale.py [--sizes 1000 4000 12722] [--predict 1300]
+At smoke size the pool is the corpus train split, the extra test rows the demo test set (shipped data),
+and the pipeline ``bench/smoke.toml``.
+
+    .venv/bin/python bench/scale.py [--sizes 1000 4000 12722] [--predict 1300] [--config pipeline.toml]
+    .venv/bin/python bench/scale.py --smoke
 """
 
 from __future__ import annotations
@@ -19,50 +23,44 @@ import json
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
-from common import SHARED, require_shared
+from harness import ROOT, start
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
-COLUMNS = ["original_text", "rewritten_text", "rewrite_prompt"]
+from data import COLUMNS, corpus, demo, public, stylerec_test
 
-
-def pools() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(training pool, corpus validation rows, StyleRec test rows)."""
-    corpus = pd.read_csv(CORPUS / "corpus.csv", dtype=str, keep_default_na=False)
-    split = corpus["id"].map(pd.read_csv(CORPUS / "splits.csv", dtype=str).set_index("id")["split"])
-    public = pd.read_csv(
-        require_shared(SHARED / "data" / "external" / "combined_triples.csv"), dtype=str, keep_default_na=False
-    )
-    style_test = pd.read_csv(
-        require_shared(SHARED / "data" / "external" / "stylerec" / "final_test_data.csv"),
-        sep="\t",
-        dtype=str,
-        keep_default_na=False,
-    ).rename(columns={"original_sentence": "original_text", "result_sentence": "rewritten_text"})
-    style_test = style_test.rename(columns={"style_prompt": "rewrite_prompt"})
-    pool = pd.concat([public[COLUMNS], corpus.loc[split == "train", COLUMNS]], ignore_index=True)
-    return pool, corpus.loc[split == "validation", COLUMNS].reset_index(drop=True), style_test[COLUMNS]
+SMOKE = {"sizes": [100], "predict": 20, "config": ROOT / "bench" / "smoke.toml"}
 
 
-def run_one(size: int, n_predict: int) -> dict:
+def pools(run) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # type: ignore[no-untyped-def]
+    """(training pool, corpus validation rows, StyleRec test rows); at smoke size the pool is the corpus
+    train split and the demo test set stands in for StyleRec."""
+    train, validation = corpus()
+    triples, style_test = public(run), stylerec_test(run)
+    if triples is None or style_test is None:
+        return train[COLUMNS], validation[COLUMNS], demo()[1][COLUMNS]
+    pool = pd.concat([triples[COLUMNS], train[COLUMNS]], ignore_index=True)
+    return pool, validation[COLUMNS], style_test
+
+
+def run_one(size: int, n_predict: int, config_path: Path | None, run) -> dict:  # type: ignore[no-untyped-def]
     from prompt_recovery.metric import summarize
-    from prompt_recovery.pipeline import train
+    from prompt_recovery.pipeline import PipelineConfig, train
     from prompt_recovery.scoring import score_prompts
 
-    pool, validation, style_test = pools()
+    config = PipelineConfig.from_toml(config_path) if config_path else PipelineConfig()
+    pool, validation, style_test = pools(run)
     if size > len(pool):
         sys.exit(f"--sizes {size}: only {len(pool)} training rows available")
     rows = pool.sample(n=size, random_state=0).reset_index(drop=True)
-    extra = style_test.sample(n=max(0, n_predict - len(validation)), random_state=0)
+    extra = style_test.sample(n=max(0, min(len(style_test), n_predict - len(validation))), random_state=0)
     test = pd.concat([validation, extra], ignore_index=True).head(n_predict)
     test.insert(0, "id", [f"t{i}" for i in range(len(test))])
-    with tempfile.TemporaryDirectory() as cache:
+    with run.cold_cache() as cache:
         t0 = time.perf_counter()
-        pipeline = train(rows, cache_dir=cache)
+        pipeline = train(rows, config, cache_dir=cache)
         t_train = time.perf_counter() - t0
     pipeline.embedder.cache = None  # cold: every text of the test rows is encoded
     t0 = time.perf_counter()
@@ -79,43 +77,52 @@ def run_one(size: int, n_predict: int) -> dict:
         "predict_s": t_predict,
         "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
         "score": summary.mean,
+        "scored_rows": n_val,
         "ci": [summary.ci_low, summary.ci_high],
         "order": pipeline.order,
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000, 12722])
     parser.add_argument("--predict", type=int, default=1300)
+    parser.add_argument("--config", type=Path, default=None, help="a pipeline TOML file (default: the library's)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size, print JSON
-    args = parser.parse_args()
+
+
+def main() -> None:
+    run = start("scale", __doc__, options, smoke=SMOKE)
+    args = run.args
     if args.one:
-        print(json.dumps(run_one(args.one, args.predict)))
+        print(json.dumps(run_one(args.one, args.predict, args.config, run)))
         return
-    pools()  # fail early, with the clear message, when ../shared is missing
+    pools(run)  # fail early, with the clear message, when ../shared is missing
     results = []
     for size in args.sizes:
-        out = subprocess.run(
-            [sys.executable, __file__, "--one", str(size), "--predict", str(args.predict)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        command = [sys.executable, __file__, "--one", str(size), "--predict", str(args.predict)]
+        command += ["--smoke"] * run.smoke + (["--config", str(args.config)] if args.config else [])
+        out = subprocess.run(command, check=True, capture_output=True, text=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(f"... {size} rows done", file=sys.stderr, flush=True)
-    print(
-        "| train rows | train s | s per 1k rows | predict rows | predict s | rows/s | peak GB "
-        "| SCS (435 corpus val) | 95% CI |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        print(
-            f"| {r['rows']:,} | {r['train_s']:.0f} | {1000 * r['train_s'] / r['rows']:.0f} | {r['predict_rows']:,} | "
-            f"{r['predict_s']:.0f} | {r['predict_rows'] / r['predict_s']:.1f} | {r['peak_gb']:.2f} | "
-            f"{r['score']:.4f} | {r['ci'][0]:.4f}-{r['ci'][1]:.4f} |"
-        )
-    print(f"ensemble orders: {[r['order'] for r in results]}")
+        print(f"... {size} rows done", flush=True)
+    rows = [
+        [
+            f"{r['rows']:,}",
+            round(r["train_s"]),
+            round(1000 * r["train_s"] / r["rows"]),
+            f"{r['predict_rows']:,}",
+            round(r["predict_s"]),
+            round(r["predict_rows"] / r["predict_s"], 1),
+            round(r["peak_gb"], 2),
+            round(r["score"], 4),
+            f"{r['ci'][0]:.4f}-{r['ci'][1]:.4f}",
+        ]
+        for r in results
+    ]
+    columns = ["train rows", "train s", "s per 1k rows", "predict rows", "predict s", "rows/s", "peak GB"]
+    columns += [f"SCS ({results[0]['scored_rows']} corpus val)", "95% CI"]
+    run.table("each size in a fresh process, cold caches", columns, rows)
+    run.numbers = {"runs": results, "targets": "train 12,722 rows <= 900 s; predict 1,300 rows <= 300 s; <= 3 GB"}
+    run.save()
 
 
 if __name__ == "__main__":
