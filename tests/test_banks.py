@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from prompt_recovery.banks import extend, medoid, read_bank
+from prompt_recovery.banks import PromptBank, read_bank
 from prompt_recovery.cli import app
 from prompt_recovery.errors import DataError
-from prompt_recovery.pipeline import Pipeline, _bank_of
-from prompt_recovery.predictors import Context, Features, PromptBank, Retrieval
+from prompt_recovery.pipeline import Pipeline, bank_of
+from prompt_recovery.predictors import Context, Features, Retrieval
 from prompt_recovery.predictors.base import unit
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "test.csv"
@@ -93,8 +93,8 @@ def test_bank_retrieval_picks_the_prompt_along_the_edit_direction():
 
 def test_medoid_is_the_prompt_closest_to_the_others():
     vectors = unit(np.array([[1, 0, 0], [0.8, 0.6, 0], [0.6, 0.8, 0], [0, 0, 1]], dtype=np.float32))
-    assert medoid(PromptBank(["a", "b", "c", "d"], vectors)) == "b"
-    assert medoid(PromptBank(["a", "b", "c", "d"], vectors), targets=2) in {"a", "b", "c"}
+    assert PromptBank(["a", "b", "c", "d"], vectors).medoid() == "b"
+    assert PromptBank(["a", "b", "c", "d"], vectors).medoid(targets=2) in {"a", "b", "c"}
 
 
 def test_bank_order_training_prompts_first_then_the_new_extra_ones(minilm):
@@ -102,10 +102,10 @@ def test_bank_order_training_prompts_first_then_the_new_extra_ones(minilm):
     features = Features.of(rows, minilm)
     extra_texts = [rows["rewrite_prompt"][2], *EXTRA]
     extra = PromptBank(extra_texts, minilm.encode(extra_texts))
-    bank = _bank_of(features, extra)
+    bank = bank_of(features, extra)
     assert bank.texts == [*rows["rewrite_prompt"], *EXTRA]
     np.testing.assert_allclose(bank.vectors[-3:], extra.vectors[1:])
-    grown = extend(_bank_of(features), [*EXTRA, EXTRA[0]], minilm)
+    grown = bank_of(features).with_encoded([*EXTRA, EXTRA[0]], minilm)
     assert grown.texts == bank.texts and np.allclose(grown.vectors, bank.vectors, atol=1e-6)
 
 

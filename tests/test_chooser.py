@@ -8,13 +8,13 @@ import json
 import numpy as np
 import pytest
 
+from prompt_recovery.banks import PromptBank
 from prompt_recovery.chooser import Chooser, ChooserConfig
 from prompt_recovery.chooser.features import RowContext, names, pair_features
 from prompt_recovery.chooser.pool import ORIGINS, Extra, build_pool
 from prompt_recovery.chooser.words import added_words, content_words
 from prompt_recovery.decency import clean, is_decent, is_profane_word, profane_in
 from prompt_recovery.errors import ModelError
-from prompt_recovery.predictors.bank import PromptBank
 
 DIM = 48
 STYLES = [

@@ -716,7 +716,8 @@ def test_matching_partial_resumes_and_the_submission_keeps_the_umask(tmp_path: P
 
 
 def test_atomic_writes_honour_the_umask(tmp_path: Path):
-    from prompt_recovery.data import write_submission, write_text_atomic
+    from prompt_recovery.data import write_submission
+    from prompt_recovery.fileio import write_text_atomic
 
     old = os.umask(0o022)
     try:

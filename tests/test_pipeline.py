@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 from prompt_recovery.cli import app
 from prompt_recovery.errors import PromptRecoveryError
 from prompt_recovery.pipeline import FALLBACK, Pipeline, PipelineConfig, train
+from prompt_recovery.prediction import model_fingerprint
 from prompt_recovery.predictors import Context, Features, Retrieval
+from prompt_recovery.rowlog import RowLog, fingerprint
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "test.csv"
 FAST = [
@@ -169,8 +171,14 @@ def test_predict_resumes_from_partial_file(tmp_path, pipeline):
     labelled().drop(columns=["rewrite_prompt"]).to_csv(inputs, index=False)
     sub = tmp_path / "sub.csv"
     partial = tmp_path / "sub.csv.partial.jsonl"
-    partial.write_text(json.dumps({"id": "a02", "rewrite_prompt": "from an earlier run"}) + "\n" + '{"id": "a0')
     args = ["predict", str(inputs), "--model", str(tmp_path / "m"), "-o", str(sub), "--cache-dir", str(tmp_path)]
+    # an earlier run of this very command, killed mid-write: its sidecar records the model and input
+    meta = {"job": "predict", "model": model_fingerprint(tmp_path / "m"), "input": fingerprint(inputs)}
+    RowLog(partial, ["id", "rewrite_prompt", "readable_prompt"], meta=meta).append(
+        [{"id": "a02", "rewrite_prompt": "from an earlier run", "readable_prompt": "earlier"}]
+    )
+    with partial.open("a") as fh:
+        fh.write('{"id": "a0')
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     out = pd.read_csv(sub).set_index("id")["rewrite_prompt"]
@@ -349,7 +357,7 @@ def test_chooser_stage_trains_saves_loads_and_never_writes_profanity(tmp_path, m
     preds, outputs = loaded.predict(rows, every_member=True)
     assert not any("bastard" in t for t in [*preds, *outputs["readable"]])
     (tmp_path / "m" / "chooser.json").write_text("{")
-    with pytest.raises(PromptRecoveryError, match=r"chooser\.json: damaged"):
+    with pytest.raises(PromptRecoveryError, match=r"chooser\.json: (damaged|does not match)"):
         Pipeline.load(tmp_path / "m", cache_dir=str(tmp_path / "cache"))
     (tmp_path / "m" / "chooser.json").unlink()
     with pytest.raises(PromptRecoveryError, match=r"chooser\.json: missing"):

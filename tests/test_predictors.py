@@ -13,7 +13,7 @@ from prompt_recovery.cli import app
 from prompt_recovery.config import to_table
 from prompt_recovery.errors import ConfigError
 from prompt_recovery.llm import ScriptedLLM
-from prompt_recovery.pipeline import PipelineConfig, _bank_of
+from prompt_recovery.pipeline import PipelineConfig, bank_of
 from prompt_recovery.predictors import PREDICTORS, Context, Features
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "train.csv"
@@ -30,7 +30,7 @@ SMALL = {
 def data(minilm):
     rows = pd.read_csv(DEMO, dtype=str).head(24)
     features = Features.of(rows, minilm)
-    return features, Context(minilm, _bank_of(features))
+    return features, Context(minilm, bank_of(features))
 
 
 def test_every_kind_is_in_the_contract_table():

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from prompt_recovery.banks import PromptBank
 from prompt_recovery.errors import ConfigError
-from prompt_recovery.pipeline import _bank_of
+from prompt_recovery.pipeline import bank_of
 from prompt_recovery.predictors import PREDICTORS, Context, Features
-from prompt_recovery.predictors.bank import PromptBank
 from prompt_recovery.predictors.base import unit
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "train.csv"
@@ -24,7 +24,7 @@ SMALL = {"epochs": 20, "hidden": 64}  # 56 rows: one batch an epoch, 20 optimise
 def data(minilm):
     rows = pd.read_csv(DEMO, dtype=str)  # 56 rows, 56 distinct prompts: each its own bank row
     features = Features.of(rows, minilm)
-    ctx = Context(minilm, _bank_of(features))
+    ctx = Context(minilm, bank_of(features))
     assert len(ctx.bank) == len(rows)
     return features, ctx, ctx.bank.index(rows["rewrite_prompt"])
 

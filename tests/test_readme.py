@@ -33,6 +33,20 @@ def test_the_python_api_example_runs(tmp_path, monkeypatch):
     assert len(namespace["predictions"]) == 28 and all(p.strip() for p in namespace["predictions"])
     assert (tmp_path / "python-model" / "pipeline.json").exists()
     assert os.listdir(tmp_path / "cache"), "the example uses the embedding cache"
+    assert namespace["result"].rows == 28 and (tmp_path / "python-submission.csv").exists()
+    assert set(namespace["evaluation"].results) >= {"constant", "retrieval", "ensemble"}
+
+
+def test_every_public_name_is_importable_and_named_in_the_readme():
+    import prompt_recovery
+
+    assert prompt_recovery.__all__ == sorted(prompt_recovery.__all__)
+    api = section("Python API")
+    for name in prompt_recovery.__all__:
+        assert getattr(prompt_recovery, name) is not None
+        assert f"{name}" in api, f"README's Python API section does not name {name}"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = prompt_recovery.nope
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from prompt_recovery.banks import PromptBank
 from prompt_recovery.embed import load_embedder
-from prompt_recovery.predictors.bank import PromptBank
 from prompt_recovery.predictors.invert import InvertConfig, invert
 from prompt_recovery.search import VocabFilter, allowed_token_ids
 from prompt_recovery.search.batched import RefineConfig, refine

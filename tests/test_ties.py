@@ -4,9 +4,9 @@ a fake embedder that holds exact vectors, so no float luck decides a result."""
 import numpy as np
 import pytest
 
+from prompt_recovery.banks import PromptBank
 from prompt_recovery.metric import TIE_TOLERANCE, beats, best_index, rank
 from prompt_recovery.pipeline import choose_ensemble
-from prompt_recovery.predictors.bank import PromptBank
 from prompt_recovery.predictors.invert import greedy_join
 
 

@@ -17,8 +17,9 @@ from typer.testing import CliRunner
 
 from prompt_recovery.banks import read_bank
 from prompt_recovery.cli import app
-from prompt_recovery.data import DEFAULT_MAX_CHARS, read_rows, read_table, write_submission
+from prompt_recovery.data import DEFAULT_MAX_CHARS, read_rows, write_submission
 from prompt_recovery.errors import DataError
+from prompt_recovery.fileio import read_table
 from prompt_recovery.metric import cosine_rows, summarize
 from prompt_recovery.pipeline import Pipeline, PipelineSettings
 from prompt_recovery.predictors import Features, PromptBank

@@ -1,4 +1,9 @@
-"""Prompt banks as input: known rewrite prompts read from a file or a packaged bank, then embedded.
+"""Prompt banks: known rewrite prompts read from a file or a packaged bank, embedded, extended, searched.
+
+``PromptBank`` (texts and their float32 unit vectors) is the one bank type: the candidates every
+inversion starts from, what ``retrieval`` with ``match = "bank"`` searches, and the chooser's pool.
+One bank per pipeline: the training prompts first (deduplicated, in first-seen order), then an extra
+bank's prompts, saved once in the model folder.
 
 A bank spec is a registry name (``BANKS``: ``osyuksel``, the MIT-licensed 9,205 procedurally generated
 prompts of the competition's 11th-place solution, shipped in ``resources/banks/``) or a path:
@@ -11,14 +16,16 @@ Every format goes through one check (``_prompts``): each item must be a string (
 or object is a ``DataError`` naming the file, the line, item or row, and the value) of at most
 ``DEFAULT_MAX_CHARS`` characters, the cap on input texts. Prompts are stripped; blanks (invisible
 characters included) are dropped and repeats keep their first place. A bank serves retrieval
-(``Retrieval`` with ``match = "bank"``) and every inversion as candidates; ``extend`` appends one to a
-pipeline's bank (the training prompts stay first, so their positions do not move).
+(``Retrieval`` with ``match = "bank"``) and every inversion as candidates; ``with_encoded`` appends
+one to a pipeline's bank (the training prompts stay first, so their positions do not move).
 
 Example::
 
     texts = read_bank("osyuksel")                 # 9,205 strings
-    bank = extend(PromptBank.of(["Make it formal"], embedder), texts, embedder)
+    bank = PromptBank.of(["Make it formal"], embedder).with_encoded(texts, embedder)
     bank.texts[:2]                                # ['Make it formal', 'Convert every noun in this ...']
+    bank.nearest(vectors, pool=1)                 # per row of vectors [N, D]: the closest prompt
+    bank.medoid()                                 # the prompt closest to all others: a mean prompt
 """
 
 from __future__ import annotations
@@ -26,17 +33,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from prompt_recovery.checks import check_path
-from prompt_recovery.data import DEFAULT_MAX_CHARS, check_text, decode_text, is_blank, read_bytes, read_table
+from prompt_recovery.data import DEFAULT_MAX_CHARS, check_text, is_blank
 from prompt_recovery.embed import Embedder
 from prompt_recovery.errors import DataError
-from prompt_recovery.metric import best_index, scs
-from prompt_recovery.predictors.bank import PromptBank
+from prompt_recovery.fileio import decode_text, read_bytes, read_table
+from prompt_recovery.metric import EXPONENT, best_index, scs
 
 BANKS = {"osyuksel": "resources/banks/osyuksel.json"}  # name -> packaged JSON list of prompts
 NONE = ("", "none")  # bank specs meaning "no extra bank": the training prompts alone
@@ -118,31 +126,90 @@ def fingerprint(texts: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(list(texts), ensure_ascii=False).encode()).hexdigest()
 
 
-def extend(bank: PromptBank, texts: Sequence[str], embedder: Embedder, show_progress: bool = False) -> PromptBank:
-    """``bank`` followed by those of ``texts`` it lacks (their vectors encoded: the embedding cache
-    makes a second time free). ``bank``'s own rows keep their positions."""
-    have = set(bank.texts)
-    new = list(dict.fromkeys(t for t in texts if t and t not in have))
-    if not new:
-        return bank
-    vectors = embedder.encode(new, show_progress=show_progress)
-    if not len(bank):
-        return PromptBank(new, vectors)
-    return PromptBank([*bank.texts, *new], np.concatenate([bank.vectors, vectors]).astype(np.float32, copy=False))
+@dataclass
+class PromptBank:
+    texts: list[str]  # distinct prompts
+    vectors: np.ndarray  # float32 [B, D], row i embeds texts[i]
 
+    @classmethod
+    def of(cls, texts: Iterable[str], embedder: Embedder, show_progress: bool = False) -> PromptBank:
+        distinct = list(dict.fromkeys(t for t in texts if t))
+        if not distinct:
+            return cls([], np.zeros((0, 0), dtype=np.float32))
+        return cls(distinct, embedder.encode(distinct, show_progress=show_progress))
 
-def medoid(bank: PromptBank, targets: int = 4096) -> str:
-    """The bank prompt with the highest mean SCS (|cos|^3) against the bank itself: a real prompt to use
-    as a training-free mean prompt. Scored against at most ``targets`` evenly spaced bank rows (every
-    row for smaller banks), in blocks, so a large bank costs [B, targets] and not [B, B].
+    @classmethod
+    def empty(cls) -> PromptBank:
+        return cls([], np.zeros((0, 0), dtype=np.float32))
 
-    Example: bank ["Make it formal", "Make it formal, please", "Add a pirate"]: one of the two formal
-    prompts (each is close to the other), not the pirate."""
-    if not len(bank):
-        raise ValueError("medoid of an empty bank")
-    step = max(1, -(-len(bank) // targets))
-    against = bank.vectors[::step]  # [T, D]
-    means = np.concatenate(
-        [scs(bank.vectors[i : i + 1024] @ against.T).mean(axis=1) for i in range(0, len(bank), 1024)]
-    )
-    return bank.texts[best_index(means)]
+    @classmethod
+    def of_vectors(cls, texts: Sequence[str], vectors: np.ndarray) -> PromptBank:
+        """The distinct non-blank ``texts`` (first place kept) with their rows of ``vectors`` [N, D]."""
+        return cls.empty().with_prompts(texts, vectors)
+
+    def with_prompts(self, texts: Sequence[str], vectors: np.ndarray) -> PromptBank:
+        """This bank followed by the distinct non-blank ``texts`` it lacks, each with its row of
+        ``vectors`` [len(texts), D] (already computed: nothing is encoded). This bank's prompts keep
+        their positions (trained retrieval members index into the bank)."""
+        seen = set(self.texts)
+        rows: list[int] = []
+        for i, text in enumerate(texts):
+            if text and text not in seen:
+                seen.add(text)
+                rows.append(i)
+        if not rows:
+            return self
+        new = np.asarray(vectors, dtype=np.float32)[rows]
+        stacked = np.concatenate([self.vectors, new]) if len(self) else new
+        return PromptBank([*self.texts, *(texts[i] for i in rows)], stacked.astype(np.float32, copy=False))
+
+    def with_encoded(self, texts: Sequence[str], embedder: Embedder, show_progress: bool = False) -> PromptBank:
+        """``with_prompts`` for ``texts`` without vectors: only those the bank lacks are encoded."""
+        have = set(self.texts)
+        new = list(dict.fromkeys(t for t in texts if t and t not in have))
+        if not new:
+            return self
+        return self.with_prompts(new, embedder.encode(new, show_progress=show_progress))
+
+    @classmethod
+    def read(cls, spec: str | Path, embedder: Embedder, show_progress: bool = False) -> PromptBank:
+        """The prompts of a bank name or file (``read_bank``), encoded."""
+        return cls.of(read_bank(spec), embedder, show_progress)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def index(self, texts: Iterable[str]) -> np.ndarray:
+        """Positions of ``texts`` in the bank, int64 [N] (KeyError for a text not in it)."""
+        where = {t: i for i, t in enumerate(self.texts)}
+        return np.array([where[t] for t in texts], dtype=np.int64)
+
+    def known(self) -> dict[str, np.ndarray]:
+        """text -> vector, for scoring bank strings without encoding them again."""
+        return dict(zip(self.texts, self.vectors, strict=True))
+
+    def nearest(self, vectors: np.ndarray, pool: int) -> list[list[str]]:
+        """Per row of ``vectors`` [N, D] (unit): the ``pool`` bank prompts with the highest |cos|^3,
+        best first (ties keep bank order: a stable sort)."""
+        if not self.texts or pool <= 0:
+            return [[] for _ in range(len(vectors))]
+        scores = np.abs(vectors @ self.vectors.T) ** EXPONENT  # [N, B]
+        # round away float noise before ranking so the order is the same in any batch (tie rule)
+        top = np.argsort(-np.round(scores, 6), axis=1, kind="stable")[:, :pool]
+        return [[self.texts[j] for j in row] for row in top]
+
+    def medoid(self, targets: int = 4096) -> str:
+        """The prompt with the highest mean SCS (|cos|^3) against the bank itself: a real prompt to use
+        as a training-free mean prompt. Scored against at most ``targets`` evenly spaced bank rows (every
+        row for smaller banks), in blocks, so a large bank costs [B, targets] and not [B, B].
+
+        Example: bank ["Make it formal", "Make it formal, please", "Add a pirate"]: one of the two formal
+        prompts (each is close to the other), not the pirate."""
+        if not len(self):
+            raise ValueError("medoid of an empty bank")
+        step = max(1, -(-len(self) // targets))
+        against = self.vectors[::step]  # [T, D]
+        means = np.concatenate(
+            [scs(self.vectors[i : i + 1024] @ against.T).mean(axis=1) for i in range(0, len(self), 1024)]
+        )
+        return self.texts[best_index(means)]

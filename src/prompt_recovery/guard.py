@@ -21,8 +21,8 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from prompt_recovery.data import check_output_path, same_file
 from prompt_recovery.errors import DataError
+from prompt_recovery.fileio import check_output_path, same_file
 
 __all__ = ["check_output_folder", "check_outputs", "is_inside", "real_paths"]
 
@@ -56,7 +56,7 @@ def check_outputs(
     ``outputs``: ``(flag, path)`` pairs (``None`` paths are skipped); ``inputs``: files the run reads;
     ``models``: folders the run reads (a model folder, an adapter, a local encoder or base model; a
     model given as a file, e.g. a ``.gguf``, counts as an input). Each output also passes
-    ``data.check_output_path`` (writable, not a folder). ``DataError`` naming the flag and the fix.
+    ``fileio.check_output_path`` (writable, not a folder). ``DataError`` naming the flag and the fix.
     """
     given = [(flag, Path(path)) for flag, path in outputs if path is not None]
     files = [Path(p) for p in inputs if p is not None]

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prompt_recovery.data import write_text_atomic
+from prompt_recovery.fileio import write_text_atomic
 
 GROUP_COLUMNS = {"prompt_family": "prompt family", "genre": "genre"}
 EXCERPT = 160  # characters of an original or rewritten text shown in the row tables

@@ -36,8 +36,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from prompt_recovery.data import write_text_atomic
 from prompt_recovery.errors import DataError
+from prompt_recovery.fileio import write_text_atomic
 
 _JSONL = (".jsonl", ".ndjson")
 

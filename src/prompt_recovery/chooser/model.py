@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from prompt_recovery.banks import PromptBank
 from prompt_recovery.chooser.config import ChooserConfig
 from prompt_recovery.chooser.features import RowContext, names, pair_features
 from prompt_recovery.chooser.pool import ORIGINS, Extra, Pool, build_pool
@@ -40,7 +41,6 @@ from prompt_recovery.config import from_table, to_table
 from prompt_recovery.embed import Embedder
 from prompt_recovery.errors import ModelError
 from prompt_recovery.metric import scs
-from prompt_recovery.predictors.bank import PromptBank
 
 logger = logging.getLogger(__name__)
 OPTIONS = ("joined", "top", "composed", "mean")  # the gate's options; a tie goes to the earlier

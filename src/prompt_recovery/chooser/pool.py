@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from prompt_recovery.predictors.bank import PromptBank
+from prompt_recovery.banks import PromptBank
 from prompt_recovery.predictors.base import nearest_rows
 
 ORIGINS = ("bank", "joined", "member", "llm", "mean")

@@ -11,10 +11,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from prompt_recovery.banks import PromptBank
 from prompt_recovery.chooser.features import RowContext
 from prompt_recovery.chooser.pool import Extra
 from prompt_recovery.decency import is_decent
-from prompt_recovery.predictors.bank import PromptBank
 from prompt_recovery.predictors.base import Context, Features, Predictor, VectorPredictor
 
 LLM_KINDS = ("fewshot", "finetuned")

@@ -50,8 +50,9 @@ def calibrate(
         prompt-recovery calibrate --probes probes.csv --pool rows.csv --out w.csv --encoder sentence-t5
     """
     from prompt_recovery.calibrate import calibrate as run
-    from prompt_recovery.data import check_output_path, read_probes, read_rows, write_table_atomic
+    from prompt_recovery.data import read_probes, read_rows
     from prompt_recovery.embed import load_embedder
+    from prompt_recovery.fileio import check_output_path, write_table_atomic
 
     with user_errors():
         check_output_path(out, [probes, pool], "--out")

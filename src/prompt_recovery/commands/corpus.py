@@ -33,7 +33,7 @@ def check_corpus_command(
         prompt-recovery check-corpus triples.jsonl --json
     """
     from prompt_recovery.corpus import check_corpus
-    from prompt_recovery.data import read_table
+    from prompt_recovery.fileio import read_table
 
     with user_errors():
         report = check_corpus(read_table(path), min_words=min_words, max_words=max_words)

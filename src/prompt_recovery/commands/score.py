@@ -50,9 +50,10 @@ def score(
         prompt-recovery score data/demo/test.csv data/demo/close_guess.csv
         prompt-recovery score truth.csv submission.csv --encoder sentence-t5 --report report.html
     """
-    from prompt_recovery.commands.pipeline import weighted_warning
-    from prompt_recovery.data import SUBMISSION_COLUMNS, read_rows, read_weights, write_table_atomic
+    from prompt_recovery.data import SUBMISSION_COLUMNS, read_rows, read_weights
     from prompt_recovery.embed import load_embedder
+    from prompt_recovery.evaluation import weighted_note
+    from prompt_recovery.fileio import write_table_atomic
     from prompt_recovery.guard import check_outputs
     from prompt_recovery.scoring import TRUTH_COLUMNS, score_submission
 
@@ -72,7 +73,7 @@ def score(
             _write_report(
                 report, table, summary, truth, truth_df, submission, weights, row_weights, embedder, encoder, signed
             )
-    note = weighted_warning(weights, row_weights)
+    note = weighted_note(weights, row_weights)
     kind = "cos^3" if signed else "|cos|^3"
     if as_json:
         typer.echo(json.dumps({**summary.as_dict(), "encoder": encoder, "signed": signed, "weighted": bool(note)}))
@@ -100,7 +101,7 @@ def _write_report(
     signed: bool,
 ) -> None:
     """The evaluation report for one submission: its rows joined with the truth's texts and columns."""
-    from prompt_recovery.commands.pipeline import REPORT_COLUMNS, _run_facts, weighted_warning
+    from prompt_recovery.evaluation import REPORT_COLUMNS, run_facts, weighted_note
     from prompt_recovery.report import write_report
 
     name = "submission"
@@ -110,7 +111,7 @@ def _write_report(
     facts = {
         "submission": str(submission.resolve()),
         "scoring encoder": f"{encoder} (tokenization {embedder.tokenizer.mode}, {'cos^3' if signed else '|cos|^3'})",
-        **_run_facts(truth, len(table), None, "", weights, row_weights),
+        **run_facts(truth, len(table), None, "", weights, row_weights),
     }
     write_report(
         path,
@@ -119,5 +120,5 @@ def _write_report(
         f"prompt-recovery score: {submission.name} against {truth.name}",
         facts=facts,
         weights=row_weights,
-        warnings=weighted_warning(weights, row_weights),
+        warnings=weighted_note(weights, row_weights),
     )

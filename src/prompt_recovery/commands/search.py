@@ -113,7 +113,7 @@ def mean_prompt(
             config = replace(config, time_budget=max(0.0, time_budget - (time.monotonic() - began)))
         result = search(embedder, objective, config, init=start)
         if out is not None:
-            from prompt_recovery.data import write_text_atomic
+            from prompt_recovery.fileio import write_text_atomic
 
             doc = {
                 **result.to_dict(),

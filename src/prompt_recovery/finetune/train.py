@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from prompt_recovery.data import write_text_atomic
+from prompt_recovery.fileio import write_text_atomic
 from prompt_recovery.finetune.config import FinetuneConfig
 from prompt_recovery.finetune.data import Example, collate, encode_rows
 from prompt_recovery.finetune.model import (
@@ -146,11 +146,11 @@ def _honour_umask(folder: Path) -> None:
     """Give the files ``save_pretrained`` wrote the mode ``open()`` would (safetensors writes 0600)."""
     import os
 
-    from prompt_recovery.data import _umask
+    from prompt_recovery.fileio import umask
 
     for name in (*ADAPTER_FILES, "README.md"):
         if (folder / name).is_file() and not (folder / name).is_symlink():
-            os.chmod(folder / name, 0o666 & ~_umask())
+            os.chmod(folder / name, 0o666 & ~umask())
 
 
 def batch_order(n: int, batch_size: int, epochs: int, seed: int) -> list[list[int]]:

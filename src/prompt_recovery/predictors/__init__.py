@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prompt_recovery.predictors.bank import PromptBank
+from prompt_recovery.banks import PromptBank
 from prompt_recovery.predictors.base import Context, Features, Predictor, VectorPredictor
 from prompt_recovery.predictors.blend import Blend
 from prompt_recovery.predictors.constant import Constant

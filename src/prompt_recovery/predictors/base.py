@@ -23,10 +23,10 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from prompt_recovery.banks import PromptBank
 from prompt_recovery.checks import check_rows
 from prompt_recovery.config import from_table, to_table
 from prompt_recovery.embed import Embedder
-from prompt_recovery.predictors.bank import PromptBank
 from prompt_recovery.predictors.invert import InvertConfig, invert
 
 

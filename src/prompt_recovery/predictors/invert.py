@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from prompt_recovery.banks import PromptBank
 from prompt_recovery.embed import Embedder
 from prompt_recovery.metric import beats, best_index, rank, row_scores
-from prompt_recovery.predictors.bank import PromptBank
 from prompt_recovery.search.batched import RefineConfig, refine
 
 logger = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from prompt_recovery.data import write_text_atomic
 from prompt_recovery.embed import Embedder
 from prompt_recovery.errors import PromptRecoveryError
+from prompt_recovery.fileio import write_text_atomic
 from prompt_recovery.metric import beats, best_index, rank
 from prompt_recovery.progress import tqdm
 from prompt_recovery.search.objective import MeanSCS

@@ -1,0 +1,166 @@
+"""Predicting a file: resumable, within a time budget, never blank; the library side of ``predict``.
+
+``predict_file`` reads the rows (refusing bad input before any model loads), loads a trained model
+or builds a training-free one over a bank, predicts in chunks, appends each chunk to
+``OUT.partial.jsonl`` (whose sidecar records the model, bank and input, so a rerun resumes only its
+own rows), and writes the submission atomically. With a ``time_budget`` the chunks start small and
+grow while the measured time per row says the next one ends in time; rows left over get the mean
+prompt and stay in the partial file's to-do list, so the same call again predicts them.
+
+Example::
+
+    result = predict_file("rows.csv", "submission.csv", model="model", time_budget=600)
+    result.rows, result.left          # 1300, 0 (rows written; rows that fell back for lack of time)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from prompt_recovery.checks import check_path
+from prompt_recovery.errors import DataError
+from prompt_recovery.pipeline import FALLBACK, Pipeline, PipelineSettings, training_free
+from prompt_recovery.progress import tqdm
+
+COLUMNS = ("id", "rewrite_prompt", "readable_prompt")  # of the submission and its partial file
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    """What ``predict_file`` did: rows written, rows that fell back to the mean prompt for lack of
+    time (a rerun predicts them), the partial file that keeps the predicted rows, and the budget."""
+
+    out: Path
+    rows: int
+    left: int
+    partial: Path
+    kept: int  # rows predicted so far (in the partial file when ``left``)
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+def predict_file(
+    data: str | Path,
+    out: str | Path,
+    *,
+    model: str | Path | None = None,
+    bank: str | None = None,
+    encoder: str | None = None,
+    style: Literal["metric", "readable"] = "metric",
+    chunk: int = 256,
+    time_budget: float | None = None,
+    cache_dir: str | Path | None = None,
+    show_progress: bool = False,
+    started: float | None = None,
+) -> PredictResult:
+    """Predict every row of ``data`` (id, original_text, rewritten_text) into ``out`` (id,
+    rewrite_prompt, readable_prompt; .csv, .jsonl or .parquet) with a trained ``model`` folder, a
+    training-free ``bank``, or both (the bank's prompts join the model's). ``style`` "readable" puts
+    the plain instruction in rewrite_prompt. ``started`` (``time.monotonic()``) is when the budget
+    began (a command passes its own start so that setup counts). ``DataError`` for bad arguments or
+    input, before any model loads."""
+    from prompt_recovery.banks import fingerprint as bank_fingerprint
+    from prompt_recovery.banks import read_bank
+    from prompt_recovery.data import INPUT_COLUMNS, read_rows, write_submission
+    from prompt_recovery.guard import check_outputs
+    from prompt_recovery.rowlog import RowLog, fingerprint
+
+    started = time.monotonic() if started is None else started
+    data, out = check_path(data, "data"), check_path(out, "out")
+    model = None if model is None else check_path(model, "model")
+    if model is None and bank is None:
+        raise DataError("predict needs a model folder (from `train`) or a bank (training-free, e.g. bank='osyuksel').")
+    if model is not None and encoder is not None:
+        raise DataError(
+            f"encoder {encoder}: a trained model keeps the encoder it was trained with. "
+            "Fix: drop the encoder (it is for a bank without a model)."
+        )
+    if style not in ("metric", "readable"):
+        raise DataError(f"style: got {style!r}, expected 'metric' or 'readable'.")
+    if not isinstance(chunk, int) or chunk < 1:
+        raise DataError(f"chunk: got {chunk!r}, expected a whole number of rows >= 1.")
+    partial_path = out.with_name(out.name + ".partial.jsonl")
+    bank_file = None if bank is None or not Path(bank).suffix else Path(bank)
+    check_outputs([("-o", out), ("-o", partial_path)], inputs=[data, bank_file], models=[model])
+    rows = read_rows(data, require=INPUT_COLUMNS)
+    texts = read_bank(bank) if bank is not None else []
+    meta: dict[str, str] = {"job": "predict"}
+    if model is not None:
+        meta["model"] = model_fingerprint(model)
+    else:
+        meta.update(model="training-free", encoder=encoder or PipelineSettings().encoder)
+    if texts:
+        meta["bank"] = bank_fingerprint(texts)
+    meta["input"] = fingerprint(data)
+    partial = RowLog(partial_path, list(COLUMNS), meta=meta)  # another run's file: refused
+    done = {row["id"]: row["rewrite_prompt"] for row in partial.rows}  # a torn last line is repaired
+    readable = {row["id"]: row.get("readable_prompt") or row["rewrite_prompt"] for row in partial.rows}
+    if model is None:
+        settings = PipelineSettings(encoder=encoder) if encoder else PipelineSettings()
+        pipeline = training_free(texts, settings, cache_dir=cache_dir, show_progress=show_progress)
+    else:
+        pipeline = Pipeline.load(model, cache_dir=cache_dir)
+        if texts:
+            pipeline.bank = pipeline.bank.with_encoded(texts, pipeline.embedder, show_progress)
+    todo = rows[~rows["id"].isin(done)]
+    # stop a little early: writing the submission and leaving the interpreter take a moment too
+    deadline = None if time_budget is None else started + time_budget - min(0.05 * time_budget, 2.0)
+    with tqdm(total=len(todo), desc="Predicting", unit="row", disable=not show_progress) as bar:
+        for part in chunks(todo, chunk, deadline):
+            metric, outputs = pipeline.predict(part)
+            plain = outputs.get("readable", metric)
+            partial.append(
+                {"id": rid, "rewrite_prompt": t, "readable_prompt": r}
+                for rid, t, r in zip(part["id"], metric, plain, strict=True)
+            )
+            done.update(zip(part["id"], metric, strict=True))
+            readable.update(zip(part["id"], plain, strict=True))
+            bar.update(len(part))
+    left = sum(rid not in done for rid in todo["id"])
+    fallback = pipeline.mean_prompt or FALLBACK
+    metric_all = [done.get(rid, fallback) for rid in rows["id"]]
+    plain_all = [readable.get(rid, fallback) for rid in rows["id"]]
+    write_submission(out, rows["id"], plain_all if style == "readable" else metric_all, readable=plain_all)
+    if not left:
+        partial.discard()
+    return PredictResult(out, len(rows), left, partial.path, len(partial.rows), time.monotonic() - started)
+
+
+def model_fingerprint(model: Path) -> str:
+    """What a partial prediction file records about the model: a hash of its folder's files."""
+    from prompt_recovery.rowlog import fingerprint
+
+    if not (model / "pipeline.json").is_file():
+        raise DataError(
+            f"{model}: no trained model here (missing pipeline.json). Fix: run `prompt-recovery train` first."
+        )
+    return fingerprint(model)
+
+
+def chunks(rows: pd.DataFrame, size: int, deadline: float | None) -> Iterator[pd.DataFrame]:
+    """``rows`` in chunks of ``size``; with a ``deadline`` (``time.monotonic()``), chunks start at 4 rows
+    and grow (at most 4x a step) while the measured time per row says the next one ends before it (with
+    a 25% margin); they stop when not even one row would."""
+    if deadline is None:
+        for start in range(0, len(rows), size):
+            yield rows.iloc[start : start + size]
+        return
+    start, step, per_row = 0, min(size, 4), None
+    while start < len(rows):
+        left = deadline - time.monotonic()
+        if per_row is not None:
+            step = min(size, 4 * step, int(left / (1.25 * per_row)))
+        if step < 1 or left <= 0:
+            return
+        began = time.monotonic()
+        part = rows.iloc[start : start + step]
+        yield part
+        took = (time.monotonic() - began) / len(part)
+        per_row = took if per_row is None else max(took, 0.5 * per_row + 0.5 * took)
+        start += len(part)
