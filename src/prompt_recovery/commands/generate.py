@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from prompt_recovery.commands import app, show_progress, user_errors
+from prompt_recovery.commands._engine import AddressOpt, EngineOpt, WorkersOpt
 from prompt_recovery.commands._help import App
 from prompt_recovery.commands._llm import (
     BaseUrlOpt,
@@ -18,6 +19,7 @@ from prompt_recovery.commands._llm import (
     TemplateOpt,
     TimeoutOpt,
 )
+from prompt_recovery.engines import Engine
 from prompt_recovery.progress import tqdm
 
 generate_app = App(no_args_is_help=False, help="Generate synthetic data with an LLM.")
@@ -49,6 +51,9 @@ def generate(
     max_tokens: MaxTokensOpt = 384,
     temperature: TemperatureOpt = 0.0,
     seed: SeedOpt = 0,
+    engine: EngineOpt = Engine.local,
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Have an LLM rewrite original texts by sampled prompts: labelled rows to train on.
 
@@ -60,6 +65,7 @@ def generate(
 
         prompt-recovery generate --originals texts.txt --prompts data/corpus/corpus.csv -n 100 --out triples.jsonl
         prompt-recovery generate --llm openai --base-url URL --originals texts.txt --prompts p.txt --out t.jsonl
+        prompt-recovery generate --llm openai --base-url URL ... --out t.jsonl --engine ray --address auto
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -93,7 +99,15 @@ def generate(
                 typer.echo(f"{out} already holds all {n} rows")
                 return
             with tqdm(total=n, initial=n - left, desc="Generating", unit="row", disable=not show_progress()) as bar:
-                result = generate_rewrites(backend, jobs, rowlog, config, progress=bar.update)
+                if engine is Engine.ray:  # every worker calls the server(s) itself; this process logs the rows
+                    from prompt_recovery.engines.ray import generate_ray
+
+                    options = dict(llm=llm, model=model, base_url=base_url, template=template,
+                                   concurrency=concurrency, timeout=timeout)  # fmt: skip
+                    on = dict(address=address, workers=workers, progress=bar.update)
+                    result = generate_ray(options, jobs, rowlog, config, **on)
+                else:
+                    result = generate_rewrites(backend, jobs, rowlog, config, progress=bar.update)
     total = len(rowlog.rows)
     in_all = f"{n} in all" if total >= n else f"{total} of {n} in all"
     typer.echo(f"wrote {result.written} rows ({in_all}) to {out}")

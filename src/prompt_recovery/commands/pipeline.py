@@ -22,6 +22,8 @@ from prompt_recovery.commands import (
     show_progress,
     user_errors,
 )
+from prompt_recovery.commands._engine import AddressOpt, EngineOpt, WorkersOpt
+from prompt_recovery.engines import Engine
 from prompt_recovery.errors import DataError
 
 if TYPE_CHECKING:
@@ -182,6 +184,9 @@ def predict(
     ] = None,
     cache_dir: CacheOpt = DEFAULT_CACHE,
     no_cache: NoCacheOpt = False,
+    engine: EngineOpt = Engine.local,
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Predict a prompt for every row, with a trained --model, a training-free --bank, or both.
 
@@ -191,6 +196,7 @@ def predict(
 
         prompt-recovery predict data/demo/test.csv --model model -o submission.csv
         prompt-recovery predict rows.csv --bank osyuksel -o submission.csv --time-budget 600
+        prompt-recovery predict rows.csv --model model -o submission.csv --engine ray --address auto
     """
     started = time.monotonic()
     output = renamed(out, output, "--output", "-o/--out")
@@ -209,6 +215,18 @@ def predict(
                 f"--encoder {encoder}: a trained model keeps the encoder it was trained with. "
                 "Fix: drop --encoder (it is for --bank without --model)."
             )
+        if engine is Engine.ray:
+            from prompt_recovery.engines.ray import predict_ray
+
+            if time_budget is not None:
+                raise DataError("--time-budget: --engine local only. Fix: drop it (a Ray run resumes by block).")
+            on_ray = predict_ray(data, output, model=model, bank=bank, encoder=encoder, style=style.value,
+                                 block_rows=chunk, cache_dir=cache_of(cache_dir, no_cache), address=address,
+                                 workers=workers, show_progress=show_progress())  # fmt: skip
+            typer.echo(
+                f"wrote {on_ray.rows} predictions to {output} ({on_ray.blocks} blocks, {on_ray.resumed} resumed)"
+            )
+            return
         result = predict_file(
             data,
             output,
@@ -262,6 +280,9 @@ def evaluate(
     as_json: JsonOpt = False,
     cache_dir: CacheOpt = DEFAULT_CACHE,
     no_cache: NoCacheOpt = False,
+    engine: EngineOpt = Engine.local,
+    address: AddressOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Score every member and the ensemble of a model on labelled rows: mean SCS and bootstrap 95% CI.
 
@@ -275,7 +296,10 @@ def evaluate(
     """
     from prompt_recovery.evaluation import evaluate_file
 
+    on_ray = {"address": address, "workers": workers} if engine is Engine.ray else {}
     with user_errors():
+        if on_ray:
+            from prompt_recovery.engines.ray import evaluate_file_ray as evaluate_file
         result = evaluate_file(
             labelled,
             model,
@@ -288,6 +312,7 @@ def evaluate(
             split=split,
             cache_dir=cache_of(cache_dir, no_cache),
             show_progress=show_progress(),
+            **on_ray,
         )
     if report is not None:
         typer.echo(f"wrote the report to {report}", err=as_json)
