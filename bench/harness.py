@@ -129,7 +129,7 @@ class Run:
             "size": "smoke" if self.smoke else "full",
             "command": " ".join(["python", *(_relative(a) for a in sys.argv)]),
             "commit": _git("rev-parse", "--short", "HEAD"),
-            "dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", "src")),
+            "dirty": bool(_git("status", "--porcelain", "--", "src")),  # src/ differs from the commit
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": self.facts,
             "wall_s": round(time.perf_counter() - self.began, 1),
