@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ChooserConfig:
-    # off by default: across sources it cost 8-11% against the members' join (bench/RESULTS.md, chooser)
+    # off by default: across sources it cost 8-11% against the members' join (docs/decisions.md, chooser)
     enabled: bool = False
     k: int = 20  # bank prompts taken per query (edit direction, rewritten text, added words, each vector member)
     dedupe: float = 0.985  # candidates of one row with cos >= this are one candidate (the first kept)

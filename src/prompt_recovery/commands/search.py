@@ -34,16 +34,22 @@ ProfanityOpt = Annotated[
 
 
 @app.command("mean-prompt")
-def mean_prompt(
+def mean_prompt_command(
     targets: TargetsOpt,
     column: ColumnOpt = "rewrite_prompt",
     encoder: EncoderOpt = "minilm",
     tokenization: TokenizationOpt = "auto",
     init: Annotated[str, typer.Option(help="Start string, or preset:NAME (the sentence-t5 presets).")] = "",
     start_prompts: Annotated[
-        int, typer.Option(help="Without --init: start from this many central target prompts joined (0: empty).")
-    ] = 8,
-    max_tokens: Annotated[int, typer.Option(help="Search steps (tokens added by append/insert).")] = 48,
+        int | None,
+        typer.Option(
+            help="Without --init: start from this many central target prompts joined (0: empty) [default: 8, "
+            "search.START_PROMPTS]."
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Search steps (tokens added by append/insert) [default: 32, search.MEAN_PROMPT].")
+    ] = None,
     time_budget: Annotated[
         float | None, typer.Option(metavar="SECONDS", help="Stop after this time, set-up included.")
     ] = None,
@@ -54,8 +60,15 @@ def mean_prompt(
         str, typer.Option(metavar="MOVES", help="Comma-separated moves: append, insert, replace.")
     ] = "append,replace,insert",
     beam: Annotated[int, typer.Option(help="Beam width (1 = greedy).")] = 1,
-    top_k: Annotated[int, typer.Option(help="Candidates per step sent to exact scoring (guided proposals).")] = 256,
-    patience: Annotated[int, typer.Option(help="Stop after this many steps without a new best.")] = 6,
+    top_k: Annotated[
+        int | None,
+        typer.Option(
+            help="Candidates per step sent to exact scoring (guided proposals) [default: 128, search.MEAN_PROMPT]."
+        ),
+    ] = None,
+    patience: Annotated[
+        int | None, typer.Option(help="Stop after this many steps without a new best [default: 4, search.MEAN_PROMPT].")
+    ] = None,
     ascii_only: AsciiOpt = False,
     vocab_limit: VocabLimitOpt = None,
     allow_profanity: ProfanityOpt = False,
@@ -78,8 +91,7 @@ def mean_prompt(
     """
     from prompt_recovery import presets
     from prompt_recovery.embed import load_embedder
-    from prompt_recovery.search import MeanSCS, SearchConfig, VocabFilter, read_targets, search
-    from prompt_recovery.search.start import central_start
+    from prompt_recovery.search import MEAN_PROMPT, START_PROMPTS, MeanSCS, VocabFilter, mean_prompt, read_targets
 
     began = time.monotonic()  # the budget counts set-up (encoding the targets, the start string) too
     if time_budget is not None and time_budget <= 0:
@@ -94,24 +106,26 @@ def mean_prompt(
         embedder = load_embedder(encoder, tokenization=tokenization, cache_dir=cache_of(cache_dir, no_cache))
         objective = MeanSCS(embedder.encode(texts, show_progress=show_progress()), target_weights)
         try:
-            config = SearchConfig(
+            config = replace(
+                MEAN_PROMPT,
                 proposal=proposal,
                 moves=tuple(m.strip() for m in moves.split(",")),
                 beam_width=beam,
-                top_k=top_k,
-                max_added_tokens=max_tokens,
+                top_k=MEAN_PROMPT.top_k if top_k is None else top_k,
+                max_added_tokens=MEAN_PROMPT.max_added_tokens if max_tokens is None else max_tokens,
                 time_budget=time_budget,
-                patience=patience,
+                patience=MEAN_PROMPT.patience if patience is None else patience,
                 vocab=VocabFilter(ascii_alpha_only=ascii_only, limit=vocab_limit, allow_profanity=allow_profanity),
                 checkpoint=None if checkpoint is None else str(checkpoint),
                 show_progress=show_progress(),
             )
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-        start = presets.resolve(init) if init else central_start(embedder, objective, texts, start_prompts)
+        start = presets.resolve(init) if init else None
         if time_budget is not None:
             config = replace(config, time_budget=max(0.0, time_budget - (time.monotonic() - began)))
-        result = search(embedder, objective, config, init=start)
+        starts = START_PROMPTS if start_prompts is None else start_prompts
+        result = mean_prompt(embedder, objective, texts, config, starts, init=start)
         if out is not None:
             from prompt_recovery.fileio import write_text_atomic
 

@@ -51,7 +51,7 @@ REFIT_SHARE = 0.1  # refit = "auto": refit when the validation part holds more t
 # The defaults train in minutes on 2 cores (bench/chooser.py prints the times): a mean prompt of at most
 # 16 searched tokens, and the blend without its attention regression and without token-search
 # refinement (its string is a join of bank prompts, so people can read it). The chooser is off by
-# default: across sources it lost to these members' join (bench/RESULTS.md, chooser).
+# default: across sources it lost to these members' join (docs/decisions.md, chooser).
 DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
     {"kind": "constant", "max_tokens": 16},
     {
@@ -74,7 +74,7 @@ class PipelineSettings:
     tokenization: str = "auto"
     # extra prompts for retrieval and inversion: a packaged bank name, a file (banks.py), or "none". The
     # packaged osyuksel bank by default: it lifts cross-source scores at no in-source cost
-    # (bench/RESULTS.md, cross_source)
+    # (docs/decisions.md, cross_source)
     bank: str = "osyuksel"
     validation_fraction: float = 0.2
     validation_rows: int = 600  # at most this many rows choose the ensemble; the rest train

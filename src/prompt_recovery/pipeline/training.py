@@ -260,7 +260,7 @@ def training_free(
     SCS against the bank), which is also the mean prompt and the fallback.
 
     Why the join: with no labelled rows there is nothing to choose an ensemble on, and on 100 corpus
-    validation and 100 StyleRec test rows (osyuksel bank, MiniLM proxy, ``bench/bank_retrieval.py``) the
+    validation and 100 StyleRec test rows (osyuksel bank, MiniLM proxy, ``bank_retrieval`` in docs/decisions.md) the
     join scored at least the retrieval string alone on both (0.047 vs 0.046; 0.057 vs 0.044), while the
     medoid alone swung from best (StyleRec, 0.067) to worst (corpus, 0.031)."""
     s = replace(settings or PipelineSettings(), bank=bank if isinstance(bank, str) else "")

@@ -6,7 +6,7 @@ the pipeline's one ``PromptBank``), so no two predictors embed or invert differe
 
 Settings are a frozen dataclass per predictor (``Config``); ``from_table`` builds one from a TOML
 member table and refuses unknown keys, listing the known ones. A saved predictor is its config table,
-a JSON-able ``state()`` and named float32 ``arrays()``; ``pipeline.py`` writes them with a format
+a JSON-able ``state()`` and named float32 ``arrays()``; ``pipeline/store.py`` writes them with a format
 version.
 
 Vector predictors (retrieval, regression, blend) predict a prompt *embedding* per row and share one

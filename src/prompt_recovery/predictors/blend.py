@@ -9,10 +9,10 @@ mean prompt is a join candidate, so a row whose predicted vector is a hedge (as 
 other sources) can take the best generic string there is, and then 10 rounds of batched token search
 refine the string, 4 edits per row scored exactly per round (``invert.steps``, ``invert.top_k``: 8
 edits scored 0.0024 higher on the corpus validation split for 2.4x the strings encoded). How these were
-chosen, and what they score: ``bench/RESULTS.md`` (``blend_sweep``, ``invert_cost``,
+chosen, and what they score: ``docs/decisions.md`` (``blend_sweep``, ``invert_cost``,
 ``bank_part_sweep``, ``cross_source``, ``blend_warm``).
 
-A part whose settings equal another member's is fitted once and shared (``pipeline.py``).
+A part whose settings equal another member's is fitted once and shared (``pipeline/training.py``).
 
 TOML::
 

@@ -2,7 +2,8 @@
 
 Either given (``text``, which may be ``preset:NAME``), or a mean prompt searched on the training
 prompts at fit time: start from the ``start_prompts`` most central training prompts joined
-(``search/start.py``), then token search (append, replace, insert) for up to ``max_tokens`` steps,
+(``search/mean.py``, the one recipe ``mean-prompt`` runs too), then token search (append, replace,
+insert) for up to ``max_tokens`` steps,
 stopping after ``patience`` steps without a gain. ``search_seconds`` caps the search's wall time; it is
 off by default because a time cap makes the result depend on the machine's speed.
 
@@ -15,7 +16,7 @@ TOML::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,17 +24,16 @@ import numpy as np
 from prompt_recovery import presets
 from prompt_recovery.embed import Embedder
 from prompt_recovery.predictors.base import Context, Features, Predictor
-from prompt_recovery.search import MeanSCS, SearchConfig, search
-from prompt_recovery.search.start import central_start
+from prompt_recovery.search import MEAN_PROMPT, START_PROMPTS, MeanSCS, mean_prompt
 
 
 @dataclass(frozen=True)
 class ConstantConfig:
     text: str = ""  # a fixed string or preset:NAME; empty: search a mean prompt at fit time
-    max_tokens: int = 32  # search steps
-    start_prompts: int = 8  # central training prompts joined as the start string
-    patience: int = 4  # steps without a gain before the search stops
-    top_k: int = 128  # candidates per step scored exactly
+    max_tokens: int = MEAN_PROMPT.max_added_tokens  # search steps
+    start_prompts: int = START_PROMPTS  # central training prompts joined as the start string
+    patience: int = MEAN_PROMPT.patience  # steps without a gain before the search stops
+    top_k: int = MEAN_PROMPT.top_k  # candidates per step scored exactly
     search_seconds: float | None = None  # wall-time cap (machine-dependent result when it bites)
 
     def __post_init__(self) -> None:
@@ -48,17 +48,15 @@ def search_mean_prompt(
 ) -> str:
     """The string with the highest mean |cos|^3 against ``targets`` [M, D] that the token search finds,
     started from the ``config.start_prompts`` of ``prompts`` most central to the targets, joined."""
-    objective = MeanSCS(targets)
-    start = central_start(embedder, objective, prompts, config.start_prompts)
-    search_config = SearchConfig(
-        moves=("append", "replace", "insert"),
+    search_config = replace(
+        MEAN_PROMPT,
         top_k=config.top_k,
         max_added_tokens=config.max_tokens,
         time_budget=config.search_seconds,
         patience=config.patience,
         show_progress=show_progress,
     )
-    return search(embedder, objective, search_config, init=start).text
+    return mean_prompt(embedder, MeanSCS(targets), prompts, search_config, config.start_prompts).text
 
 
 class Constant(Predictor):

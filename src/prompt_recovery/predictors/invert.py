@@ -13,7 +13,7 @@ any strings the caller adds (other members' outputs, the mean prompt). Then:
 
 Every comparison follows the tie rule of ``metric.py``: scores within ``TIE_TOLERANCE`` are equal and
 the earlier candidate (closer in the bank, or already chosen) wins, so no result depends on batch
-composition or thread count. Measurements behind the defaults: ``bench/RESULTS.md``.
+composition or thread count. Measurements behind the defaults: ``docs/decisions.md``.
 """
 
 from __future__ import annotations

@@ -6,13 +6,16 @@ result = search(embedder, MeanSCS(embedder.encode(prompts)), SearchConfig(max_ad
 
 from prompt_recovery.search.attractors import Attractor, rank_attractors
 from prompt_recovery.search.engine import SearchConfig, SearchResult, Step, search
+from prompt_recovery.search.mean import MEAN_PROMPT, START_PROMPTS, mean_prompt
 from prompt_recovery.search.objective import MeanSCS, TargetSCS
 from prompt_recovery.search.proposals import PROPOSALS
 from prompt_recovery.search.targets import read_targets
 from prompt_recovery.search.vocab import VocabFilter, allowed_token_ids
 
 __all__ = [
+    "MEAN_PROMPT",
     "PROPOSALS",
+    "START_PROMPTS",
     "Attractor",
     "MeanSCS",
     "SearchConfig",
@@ -21,6 +24,7 @@ __all__ = [
     "TargetSCS",
     "VocabFilter",
     "allowed_token_ids",
+    "mean_prompt",
     "rank_attractors",
     "read_targets",
     "search",
