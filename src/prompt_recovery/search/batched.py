@@ -1,6 +1,8 @@
 """Token search for many targets at once: refine one string per row toward that row's target vector.
 
-``search`` (engine.py) serves one objective at a time and pays its set-up (allowed ids, cached states,
+``search`` (engine.py) serves one objective at a time (its loop is a beam over one string; here each row
+has its own target, so the loop is per row, but the exact scoring and the budget rule are shared:
+``exact.py``) and pays its set-up (allowed ids, cached states,
 gradient passes) per call; inverting a thousand predicted vectors that way costs seconds per row. Here
 every row advances in step, so each step is three batched passes for all rows together:
 
@@ -35,6 +37,7 @@ import torch
 from prompt_recovery.embed import Embedder
 from prompt_recovery.metric import beats, best_index, row_scores
 from prompt_recovery.progress import tqdm
+from prompt_recovery.search.exact import Budget, encode_strings, max_content
 from prompt_recovery.search.proposals.base import Edit, sample_positions
 from prompt_recovery.search.space import Ranker, token_space
 from prompt_recovery.search.vocab import VocabFilter
@@ -93,25 +96,23 @@ def refine(
     if embedder.pooling_mode != "mean":
         raise NotImplementedError(f"batched refinement needs mean pooling, not {embedder.pooling_mode}")
     tok = embedder.tokenizer
-    started = time.monotonic()
+    budget = Budget(cfg.time_budget)
     targets = np.asarray(vectors, dtype=np.float32)
     n = len(starts)
-    max_content = tok.max_length - len(tok.wrap([]))
+    content = max_content(embedder)
     ranker = token_space(embedder, vocab).ranker
 
     def exact(texts: list[str], rows: list[int]) -> np.ndarray:
-        plain = [tok.encode_plain(t) for t in texts]
+        vecs, ok = encode_strings(embedder, texts, content)
         out = np.full(len(texts), -np.inf, dtype=np.float32)
-        ok = [j for j, p in enumerate(plain) if 0 < len(p) <= max_content]
-        if ok:
-            vecs = embedder.encode_ids([tok.wrap(plain[j]) for j in ok])
-            out[ok] = row_scores(vecs, targets[[rows[j] for j in ok]])
+        if ok.any():
+            out[ok] = row_scores(vecs, targets[np.asarray(rows)[ok]])
         return out
 
     current = list(starts)
     score = exact(current, list(range(n)))
     ids = [tok.encode_plain(t) for t in current]
-    active = [i for i in range(n) if 0 < len(ids[i]) < max_content]
+    active = [i for i in range(n) if 0 < len(ids[i]) < content]
     stale = np.zeros(n, dtype=int)
     history = [RefineStep(0, len(active), 0, _mean(score), 0.0)]
     stopped = "steps"
@@ -120,7 +121,7 @@ def refine(
         if not active:
             stopped = "converged"
             break
-        if cfg.time_budget is not None and time.monotonic() - started > cfg.time_budget:
+        if not budget.allows_step():  # a step that would end past the deadline is not begun
             stopped = "time_budget"
             break
         edits = _propose(embedder, ranker, ids, active, targets, cfg, step)
@@ -146,11 +147,14 @@ def refine(
                 accepted.append(i)
         for i in active:
             stale[i] = 0 if i in accepted else stale[i] + 1
-        history.append(RefineStep(step + 1, len(active), len(accepted), _mean(score), time.monotonic() - started))
-        active = [i for i in active if stale[i] < cfg.patience and len(ids[i]) < max_content]
+        history.append(
+            RefineStep(step + 1, len(active), len(accepted), _mean(score), time.monotonic() - budget.started)
+        )
+        active = [i for i in active if stale[i] < cfg.patience and len(ids[i]) < content]
+        budget.step_done()
         bar.update(1)
     bar.close()
-    logger.debug("refined %d rows in %.1fs", n, time.monotonic() - started)
+    logger.debug("refined %d rows in %.1fs", n, time.monotonic() - budget.started)
     return RefineResult(current, score, history, stopped)
 
 

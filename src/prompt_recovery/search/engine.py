@@ -27,6 +27,7 @@ from prompt_recovery.errors import PromptRecoveryError
 from prompt_recovery.fileio import write_text_atomic
 from prompt_recovery.metric import beats, best_index, rank
 from prompt_recovery.progress import tqdm
+from prompt_recovery.search.exact import Budget, encode_strings, max_content
 from prompt_recovery.search.objective import MeanSCS
 from prompt_recovery.search.proposals import MOVES, Edit, SearchContext, make_proposal
 from prompt_recovery.search.space import token_space
@@ -96,23 +97,19 @@ class _Scorer:
     def fits(self, text: str) -> bool:
         return len(self.embedder.tokenizer.encode_plain(text)) <= self.max_content
 
-    def score(self, texts: list[str], deadline: float | None) -> dict[str, float] | None:
-        """Scores for ``texts`` (too-long strings get -inf); None if the deadline passed meanwhile."""
+    def score(self, texts: list[str], budget: Budget) -> dict[str, float] | None:
+        """Scores for ``texts`` (empty or too-long strings get -inf); None if the budget ran out meanwhile."""
         todo = [t for t in dict.fromkeys(texts) if t not in self.seen]
-        tok = self.embedder.tokenizer
         for start in range(0, len(todo), 4096):
-            if deadline is not None and time.monotonic() > deadline:
+            if budget.expired():
                 return None
             chunk = todo[start : start + 4096]
-            plain = [tok.encode_plain(t) for t in chunk]
-            ok = [i for i, p in enumerate(plain) if len(p) <= self.max_content]
-            for i in set(range(len(chunk))) - set(ok):
-                self.seen[chunk[i]] = -np.inf
-            if ok:
-                vecs = self.embedder.encode_ids([tok.wrap(plain[i]) for i in ok], batch_size=self.batch_size)
-                for i, s in zip(ok, self.objective.score(vecs), strict=True):
-                    self.seen[chunk[i]] = float(s)
-                self.evaluated += len(ok)
+            vecs, ok = encode_strings(self.embedder, chunk, self.max_content, self.batch_size)
+            values = np.full(len(chunk), -np.inf)
+            if ok.any():
+                values[ok] = self.objective.score(vecs)
+            self.seen.update(zip(chunk, values.tolist(), strict=True))
+            self.evaluated += int(ok.sum())
         return {t: self.seen[t] for t in texts}
 
 
@@ -121,9 +118,7 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
     cfg = config or SearchConfig()
     tok = embedder.tokenizer
     started = time.monotonic()
-    max_model = cfg.max_model_tokens or tok.max_length
-    max_content = max_model - len(tok.wrap([]))
-    scorer = _Scorer(embedder, objective, cfg.batch_size, max_content)
+    scorer = _Scorer(embedder, objective, cfg.batch_size, max_content(embedder, cfg.max_model_tokens))
     ctx = SearchContext(
         embedder, objective, token_space(embedder, cfg.vocab), cfg.max_positions, np.random.default_rng(cfg.seed)
     )
@@ -133,7 +128,7 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
     start_text = tok.decode(tok.encode_plain(init))  # the string as the tokenizer sees it
     state = _load_checkpoint(cfg, objective, embedder, start_text)
     if state is None:
-        first = scorer.score([start_text], None) or {start_text: -np.inf}
+        first = scorer.score([start_text], Budget(None)) or {start_text: -np.inf}
         beam = [(start_text, first[start_text] if start_text else 0.0)]
         history = [Step(0, start_text, beam[0][1], 0, 0.0, 1)]
         earlier = 0.0
@@ -142,13 +137,11 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
     base_len = len(tok.encode_plain(start_text))
     best = history[best_index([s.objective for s in history])]
     # the budget is this run's (a resumed run gets it afresh), counted from the call, set-up included
-    deadline = None if cfg.time_budget is None else started + cfg.time_budget
+    budget = Budget(cfg.time_budget, started)
     stopped, stale = "max_added_tokens", 0
     bar = tqdm(total=cfg.max_added_tokens, initial=len(history) - 1, desc="Search", disable=not cfg.show_progress)
-    last_step = 0.0  # seconds the previous step took: a step that would end past the deadline is not begun
     for step in range(len(history), cfg.max_added_tokens + 1):
-        step_began = time.monotonic()
-        if deadline is not None and step_began + last_step > deadline:
+        if not budget.allows_step():  # a step that would end past the deadline is not begun
             stopped = "time_budget"
             break
         candidates: list[tuple[str, Edit, int]] = []
@@ -156,7 +149,7 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
             ids = tok.encode_plain(text)
             edits = proposal.propose(ids, cfg.moves, cfg.top_k)
             candidates += [(tok.decode(e.apply(ids)), e, member) for e in edits]
-        scores = scorer.score([c[0] for c in candidates], deadline)
+        scores = scorer.score([c[0] for c in candidates], budget)
         if scores is None:
             stopped = "time_budget"
             break
@@ -186,10 +179,7 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
         if stale >= cfg.patience:
             stopped = "patience"
             break
-        last_step = time.monotonic() - step_began
-        if deadline is not None and time.monotonic() + last_step > deadline:
-            stopped = "time_budget"
-            break
+        budget.step_done()
     bar.close()
     pieces = [tok.piece(i) for i in tok.encode_plain(best.text)]
     return SearchResult(best.text, best.objective, pieces, history, stopped, scorer.evaluated)
