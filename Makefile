@@ -75,6 +75,7 @@ bench-smoke: setup
 	$(BIN)/python bench/cross_source.py --smoke
 	$(BIN)/python bench/chooser.py --smoke
 	$(BIN)/python bench/llm.py --smoke
+	$(BIN)/python bench/ray_scale.py --smoke
 	$(BIN)/python bench/results.py
 
 clean:

@@ -17,12 +17,12 @@ import pytest
 
 pytest.importorskip("ray", reason="the ray extra is not installed: pip install 'prompt-recovery[ray]'")
 
-from prompt_recovery.engines.ray import PredictWorker, evaluate_file_ray, predict_ray  # noqa: E402
-from prompt_recovery.errors import DataError  # noqa: E402
-from prompt_recovery.evaluation import evaluate_file  # noqa: E402
-from prompt_recovery.pipeline import PipelineConfig, train  # noqa: E402
-from prompt_recovery.prediction import predict_file  # noqa: E402
-from tests.test_pipeline import FAST  # noqa: E402
+from prompt_recovery.engines.ray import PredictWorker, evaluate_file_ray, predict_ray
+from prompt_recovery.errors import DataError
+from prompt_recovery.evaluation import evaluate_file
+from prompt_recovery.pipeline import PipelineConfig, train
+from prompt_recovery.prediction import predict_file
+from tests.test_pipeline import FAST
 
 pytestmark = pytest.mark.slow
 
