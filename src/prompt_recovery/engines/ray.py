@@ -26,6 +26,7 @@ import resource
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,16 +160,23 @@ class PredictWorker:
     def __init__(
         self, model: str | None, bank: list[str], encoder: str | None, cache_dir: str | None, members: bool
     ) -> None:
+        # one thread for the model: Ray may call from another thread than __init__'s, and the embedding
+        # cache (SQLite) serves only the thread that opened it
+        self.thread = ThreadPoolExecutor(max_workers=1)
+        self.pipeline = self.thread.submit(self.load, model, bank, encoder, cache_dir).result()
+        self.members = members
+
+    @staticmethod
+    def load(model: str | None, bank: list[str], encoder: str | None, cache_dir: str | None) -> Any:
         from prompt_recovery.pipeline import Pipeline, PipelineSettings, training_free
 
         if model is None:
             settings = PipelineSettings(encoder=encoder) if encoder else PipelineSettings()
-            self.pipeline = training_free(bank, settings, cache_dir=cache_dir)
-        else:
-            self.pipeline = Pipeline.load(Path(model), cache_dir=cache_dir)
-            if bank:
-                self.pipeline.bank = self.pipeline.bank.with_encoded(bank, self.pipeline.embedder, False)
-        self.members = members
+            return training_free(bank, settings, cache_dir=cache_dir)
+        pipeline = Pipeline.load(Path(model), cache_dir=cache_dir)
+        if bank:
+            pipeline.bank = pipeline.bank.with_encoded(bank, pipeline.embedder, False)
+        return pipeline
 
     def predict(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
         if self.members:
@@ -186,7 +194,7 @@ class PredictWorker:
         ]
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        return run_batch(batch, lambda rows: self.predict(pd.DataFrame(rows)))
+        return self.thread.submit(run_batch, batch, lambda rows: self.predict(pd.DataFrame(rows))).result()
 
 
 def run_batch(batch: dict[str, Any], work: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> dict[str, Any]:
