@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from harness import CACHE, ROOT, Run, start
+from harness import CACHE, ROOT, Run, in_out_folder, start
 
 from data import held_out, sources
 from prompt_recovery.metric import summarize
@@ -105,11 +104,7 @@ def options(parser: argparse.ArgumentParser) -> None:
 
 def main() -> None:
     run = start("chooser", __doc__.splitlines()[0], options, smoke=SMOKE)
-    if run.args.out is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            measure(run, Path(tmp))
-    else:
-        measure(run, run.args.out)
+    in_out_folder(run, measure)
 
 
 def measure(run: Run, out: Path) -> None:

@@ -35,14 +35,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from harness import CACHE, ROOT, Run, start
+from harness import CACHE, ROOT, Run, in_out_folder, start
 
 from data import held_out, sources
 from prompt_recovery import banks
@@ -103,11 +102,7 @@ def options(parser: argparse.ArgumentParser) -> None:
 
 def main() -> None:
     run = start("cross_source", __doc__.splitlines()[0], options, smoke=SMOKE)
-    if run.args.out is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            measure(run, Path(tmp))
-    else:
-        measure(run, run.args.out)
+    in_out_folder(run, measure)
 
 
 def measure(run: Run, out: Path) -> None:

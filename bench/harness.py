@@ -170,6 +170,15 @@ def start(
     return run
 
 
+def in_out_folder(run: Run, measure: Callable[[Run, Path], None]) -> None:
+    """``measure(run, folder)`` with ``--out`` as the folder, else a temporary one removed afterwards."""
+    if getattr(run.args, "out", None) is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            measure(run, Path(tmp))
+    else:
+        measure(run, run.args.out)
+
+
 def shared(path: str, run: Run | None = None) -> Path | None:
     """``../shared/<path>`` for a full run, which stops with how to fix it when the file is missing. A
     smoke run gets ``None`` whether or not ../shared exists (it uses shipped data, or skips, and says
