@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from prompt_recovery.errors import ConfigError, ModelError
-from prompt_recovery.pipeline import Pipeline, PipelineConfig, train
+from prompt_recovery.pipeline import Pipeline, PipelineConfig, PipelineSettings, train
 from prompt_recovery.pipeline import store as store_module
 from tests.test_pipeline import FAST, labelled
 
@@ -27,8 +27,9 @@ def trained(tmp_path_factory) -> tuple[Pipeline, Pipeline]:
     """Two models that differ in their arrays (retrieval k 3 and k 2, regression widths 32 and 16)."""
     cache = str(tmp_path_factory.mktemp("cache"))
     other = [FAST[0], {"kind": "retrieval", "k": 2}, {"kind": "regression", "epochs": 2, "hidden": 16}]
-    one = train(labelled(), PipelineConfig(members=[dict(m) for m in FAST]), cache_dir=cache)
-    two = train(labelled(), PipelineConfig(members=other), cache_dir=cache)
+    settings = PipelineSettings(bank="none")  # the training prompts alone: no 9,205-prompt bank to encode
+    one = train(labelled(), PipelineConfig(settings, [dict(m) for m in FAST]), cache_dir=cache)
+    two = train(labelled(), PipelineConfig(settings, other), cache_dir=cache)
     return one, two
 
 
