@@ -197,6 +197,7 @@ def test_chat_backend_continues_a_prefixed_assistant_turn(tiny_lm: Path):
 # -- training ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_loss_falls_and_it_writes_the_trained_prompt(trained):
     losses = trained.losses
     assert trained.finished and trained.steps == trained.total_steps == 120
@@ -205,6 +206,7 @@ def test_loss_falls_and_it_writes_the_trained_prompt(trained):
     assert generate(trained.model, trained.tokenizer, rows) == [SHOUT, WHISPER]
 
 
+@pytest.mark.slow
 def test_outputs_beside_the_adapter(trained):
     out = trained.out
     for name in ("adapter_config.json", "adapter_model.safetensors", "finetune.json", "loss.csv", "loss.png"):
@@ -215,6 +217,7 @@ def test_outputs_beside_the_adapter(trained):
     assert len(pd.read_csv(out / "loss.csv")) == 120
 
 
+@pytest.mark.slow
 def test_adapter_saves_loads_and_answers_the_same(trained):
     rows = toy_rows()
     before = generate(trained.model, trained.tokenizer, rows)
@@ -223,6 +226,7 @@ def test_adapter_saves_loads_and_answers_the_same(trained):
     assert meta["rows"] == 12
 
 
+@pytest.mark.slow
 def test_merged_weights_load_as_a_plain_model(trained, tmp_path: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -233,6 +237,7 @@ def test_merged_weights_load_as_a_plain_model(trained, tmp_path: Path):
     assert generate(model, tokenizer, rows) == [SHOUT, WHISPER]
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_checkpoint(tiny_lm: Path, tmp_path: Path):
     config = toy_config(tiny_lm, epochs=4, dropout=0.1)
     whole = finetune(toy_rows(), config, tmp_path / "whole")
@@ -249,6 +254,7 @@ def test_a_killed_run_resumes_from_its_checkpoint(tiny_lm: Path, tmp_path: Path)
         finetune(toy_rows(), other, tmp_path / "other")
 
 
+@pytest.mark.slow
 def test_change_style_with_a_prefix_learns_the_rest(tiny_lm: Path, tmp_path: Path):
     from transformers import AutoTokenizer
 
@@ -296,6 +302,7 @@ def test_packaged_model_resolves_to_its_gguf():
 # -- the pipeline member and the command -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_finetuned_member_cleans_and_falls_back(trained, tmp_path: Path):
     import numpy as np
 
@@ -321,6 +328,7 @@ def test_finetuned_member_cleans_and_falls_back(trained, tmp_path: Path):
         from_table(FinetunedConfig, {}, "member finetuned")
 
 
+@pytest.mark.slow
 def test_finetune_command_errors_and_run(tiny_lm: Path, tmp_path: Path):
     from typer.testing import CliRunner
 

@@ -221,6 +221,7 @@ def llama_server() -> Iterator[str]:
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_http_backend_completes_in_order_with_concurrency(llama_server: str):
     with OpenAICompatibleLLM(llama_server, chat=False, concurrency=2) as llm:
         prompts = ["One, two, three, four,", "Monday, Tuesday, Wednesday,", "A, B, C, D,"]
@@ -232,6 +233,7 @@ def test_http_backend_completes_in_order_with_concurrency(llama_server: str):
         assert "openai-compatible" in llm.describe()
 
 
+@pytest.mark.slow
 def test_http_backend_timeout_is_typed(llama_server: str):
     llm = OpenAICompatibleLLM(llama_server, chat=False, timeout=0.05, retries=0)
     with llm, pytest.raises(LLMTimeout, match="no answer within"):
@@ -297,6 +299,7 @@ def test_http_backend_retries_5xx_and_never_leaks_the_key(flaky_server: str):
 # -- the embedded backend and the command, killed and resumed --------------------------------------
 
 
+@pytest.mark.slow
 def test_embedded_backend_is_a_seeded_base_model():
     with load_llm("embedded", threads=2) as llm:
         assert llm.chat is False  # the packaged 270M is a base model: few-shot completion prompts
@@ -306,6 +309,7 @@ def test_embedded_backend_is_a_seeded_base_model():
         assert llm.generate(["Monday, Tuesday, Wednesday"], config)[0].text == first.text
 
 
+@pytest.mark.slow
 def test_generate_command_killed_and_rerun_gives_exactly_n_rows(tmp_path: Path):
     """The issue's acceptance check: 20 rows with the embedded model, kill -9 mid-run, rerun."""
     import os

@@ -82,6 +82,24 @@ def evaluate(
     return Evaluation(table, results, scored_with, pipeline.settings.encoder)
 
 
+@dataclass
+class EvaluationJob:
+    """An evaluation's checked arguments and inputs (``open_evaluation``), before any model loads."""
+
+    labelled: Path
+    model: Path
+    rows: pd.DataFrame
+    row_weights: np.ndarray | None
+    encoder: str | None = None
+    tokenization: str = "auto"
+    per_row: str | Path | None = None
+    report: str | Path | None = None
+    weights: str | Path | None = None
+    split_file: str | Path | None = None
+    split: str = "validation"
+    cache_dir: str | Path | None = None
+
+
 def evaluate_file(
     labelled: str | Path,
     model: str | Path,
@@ -100,47 +118,76 @@ def evaluate_file(
     model folder ``model``, scored with ``encoder`` (the model's own when None); writes the per-row CSV
     and the HTML report when asked. Outputs are checked before any work (never an input or a file of
     the model folder)."""
+    job = open_evaluation(
+        labelled, model, encoder=encoder, tokenization=tokenization, per_row=per_row, report=report,
+        weights=weights, split_file=split_file, split=split, cache_dir=cache_dir,
+    )  # fmt: skip
+    pipeline = Pipeline.load(job.model, cache_dir=cache_dir)
+    return finish_evaluation(job, pipeline, show_progress=show_progress)
+
+
+def open_evaluation(labelled: str | Path, model: str | Path, **options: Any) -> EvaluationJob:
+    """Check the outputs (never an input or a file of the model folder; not both the same file) and read
+    the rows and weights of an evaluation; ``options`` are ``EvaluationJob``'s fields. Every engine
+    calls this first, so bad input is refused alike and before any model loads."""
     from prompt_recovery.data import read_labelled_files, read_weights
-    from prompt_recovery.embed import load_embedder
-    from prompt_recovery.fileio import same_file, write_table_atomic
+    from prompt_recovery.fileio import same_file
     from prompt_recovery.guard import check_outputs
 
     labelled, model = check_path(labelled, "labelled"), check_path(model, "model")
-    inputs = [labelled, split_file, weights]
+    job = EvaluationJob(labelled, model, pd.DataFrame(), None, **options)
+    encoder = job.encoder
     local_encoder = encoder if encoder is not None and Path(encoder).exists() else None
-    check_outputs([("--per-row", per_row), ("--report", report)], inputs=inputs, models=[model, local_encoder])
-    if per_row is not None and report is not None and same_file(Path(per_row), Path(report)):
-        raise DataError(f"--per-row and --report both name {per_row}. Fix: give them different paths.")
-    rows = read_labelled_files([labelled], [Path(split_file)] if split_file else (), split)
-    row_weights = None if weights is None else read_weights(Path(weights), list(rows["id"]))
-    pipeline = Pipeline.load(model, cache_dir=cache_dir)
+    inputs = [labelled, job.split_file, job.weights]
+    check_outputs([("--per-row", job.per_row), ("--report", job.report)], inputs=inputs, models=[model, local_encoder])
+    if job.per_row is not None and job.report is not None and same_file(Path(job.per_row), Path(job.report)):
+        raise DataError(f"--per-row and --report both name {job.per_row}. Fix: give them different paths.")
+    job.rows = read_labelled_files([labelled], [Path(job.split_file)] if job.split_file else (), job.split)
+    job.row_weights = None if job.weights is None else read_weights(Path(job.weights), list(job.rows["id"]))
+    return job
+
+
+def finish_evaluation(
+    job: EvaluationJob,
+    pipeline: Pipeline,
+    predictor: Any = None,
+    facts: dict[str, str] | None = None,
+    show_progress: bool = False,
+) -> Evaluation:
+    """Score ``job``'s rows with ``pipeline`` (or with ``predictor``, anything with the pipeline's
+    ``predict``, e.g. predictions gathered from a cluster) and write the per-row file and the report;
+    ``facts`` join the report's run details."""
+    from prompt_recovery.embed import load_embedder
+    from prompt_recovery.fileio import write_table_atomic
+
     scorer = pipeline.embedder
-    if encoder is not None:
-        scorer = load_embedder(encoder, tokenization=tokenization, cache_dir=cache_dir)
-    result = evaluate(rows, pipeline, scorer, row_weights, show_progress)
-    result.scored_with = encoder or pipeline.settings.encoder
-    result.notes = weighted_note(weights, row_weights)
-    if per_row is not None:
-        write_table_atomic(result.table, Path(per_row))
-    if report is not None:
+    if job.encoder is not None:
+        scorer = load_embedder(job.encoder, tokenization=job.tokenization, cache_dir=job.cache_dir)
+    result = evaluate(job.rows, predictor or pipeline, scorer, job.row_weights, show_progress)
+    result.scored_with = job.encoder or pipeline.settings.encoder
+    result.notes = weighted_note(job.weights, job.row_weights)
+    if job.per_row is not None:
+        write_table_atomic(result.table, Path(job.per_row))
+    if job.report is not None:
         from prompt_recovery.report import write_report
 
         facts = {
-            "model folder": str(model.resolve()),
+            "model folder": str(job.model.resolve()),
             "members (ensemble order)": " + ".join(pipeline.order),
             "prediction encoder": f"{pipeline.settings.encoder} (tokenization {pipeline.embedder.tokenizer.mode})",
             "scoring encoder": f"{result.scored_with} (tokenization {scorer.tokenizer.mode})",
-            **run_facts(labelled, len(rows), split_file, split, weights, row_weights),
+            **(facts or {}),
+            **run_facts(job.labelled, len(job.rows), job.split_file, job.split, job.weights, job.row_weights),
         }
-        extra = [c for c in REPORT_COLUMNS if c in rows.columns]
+        extra = [c for c in REPORT_COLUMNS if c in job.rows.columns]
         write_report(
-            Path(report),
-            pd.concat([result.table, rows[extra]], axis=1),
+            Path(job.report),
+            pd.concat([result.table, job.rows[extra]], axis=1),
             result.results,
-            f"prompt-recovery evaluation: {labelled.name}",
+            f"prompt-recovery evaluation: {job.labelled.name}",
             facts=facts,
             members=member_rows(pipeline),
-            weights=row_weights,
+            weights=job.row_weights,
             warnings=result.notes,
         )
     return result

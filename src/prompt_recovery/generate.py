@@ -75,7 +75,7 @@ def plan_pairs(originals: Sequence[str], prompts: Sequence[str], n: int, seed: i
     return jobs
 
 
-def _check_resume(rowlog: RowLog, jobs: Sequence[Job]) -> None:
+def check_resume(rowlog: RowLog, jobs: Sequence[Job]) -> None:
     """Rows already in the log must be the plan's rows (same seed and inputs), else resuming would mix runs."""
     planned = {job.id: job for job in jobs}
     for number, row in enumerate(rowlog.rows, 1):
@@ -110,7 +110,7 @@ def generate_rewrites(
     ``retries`` times; one that stays bad is left out of the log (a rerun asks again) and reported in
     ``Generated.refused``.
     """
-    _check_resume(rowlog, jobs)
+    check_resume(rowlog, jobs)
     todo = [job for job in jobs if job.id not in rowlog.done]
     if config.stop == ():
         config = GenerationConfig(config.max_tokens, () if llm.chat else REWRITE_STOP, config.temperature, config.seed)

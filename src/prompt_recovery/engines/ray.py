@@ -35,13 +35,12 @@ from typing import Any, Literal
 import pandas as pd
 
 from prompt_recovery.checks import check_path
+from prompt_recovery.engines.blocks import RUN, Shards, cut, to_json
 from prompt_recovery.errors import DataError
-from prompt_recovery.fileio import write_text_atomic
 from prompt_recovery.progress import tqdm
 
 INSTALL = "pip install 'prompt-recovery[ray]'"
 BLOCK_ROWS = 256  # predict's default --chunk: a block is what the local engine predicts in one call
-RUN = "run.json"
 
 
 @dataclass
@@ -96,60 +95,6 @@ def cluster(address: str | None = None, num_cpus: int | None = None) -> Iterator
         ray.shutdown()
 
 
-class Shards:
-    """The finished blocks of one run: ``folder/run.json`` (``meta``) and ``folder/block-NNNNNN.jsonl``.
-    A folder that records another run, or holds blocks without a record, is refused (never mixed)."""
-
-    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
-        self.folder, self.meta = folder, json.loads(json.dumps(meta))
-        record = folder / RUN
-        if record.is_file():
-            stored = json.loads(record.read_text(encoding="utf-8"))
-            if stored != self.meta:
-                differ = [k for k in sorted(set(stored) | set(self.meta)) if stored.get(k) != self.meta.get(k)]
-                raise DataError(
-                    f"{folder}: holds blocks of another run ({', '.join(differ)} differ); resuming would mix "
-                    f"them. Fix: delete {folder} to start over, or choose another output path."
-                )
-        elif self.done():
-            raise DataError(f"{folder}: holds blocks but no {RUN}. Fix: delete {folder}, or choose another output.")
-
-    def path(self, block: int) -> Path:
-        return self.folder / f"block-{block:06d}.jsonl"
-
-    def done(self) -> set[int]:
-        """Blocks already written (a block file exists whole or not at all)."""
-        if not self.folder.is_dir():
-            return set()
-        return {int(p.stem.split("-")[1]) for p in self.folder.glob("block-*.jsonl")}
-
-    def write(self, block: int, records: list[dict[str, Any]]) -> None:
-        if not (self.folder / RUN).exists():
-            self.folder.mkdir(exist_ok=True)
-            write_text_atomic(self.folder / RUN, json.dumps(self.meta, indent=1) + "\n")
-        write_text_atomic(self.path(block), "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-
-    def gather(self, blocks: int, ids: pd.Series) -> dict[str, dict[str, Any]]:
-        """Every row of blocks ``0..blocks-1`` by id; ``DataError`` when an id is missing or repeats."""
-        found: dict[str, dict[str, Any]] = {}
-        for block in range(blocks):
-            for line in self.path(block).read_text(encoding="utf-8").splitlines():
-                record = json.loads(line)
-                if record["id"] in found:
-                    raise DataError(f"{self.folder}: id {record['id']!r} is in two blocks. Fix: delete the folder.")
-                found[record["id"]] = record
-        missing = [i for i in ids if i not in found]
-        if missing or len(found) != len(ids):
-            raise DataError(f"{self.folder}: {len(missing)} ids missing (e.g. {missing[:3]}). Fix: delete it, rerun.")
-        return found
-
-    def discard(self) -> None:
-        for path in [*self.folder.glob("block-*.jsonl"), self.folder / RUN]:
-            path.unlink(missing_ok=True)
-        if self.folder.is_dir() and not any(self.folder.iterdir()):
-            self.folder.rmdir()
-
-
 class PredictWorker:
     """Ray Data's callable class: loads the pipeline once (per worker), then predicts whole blocks.
 
@@ -168,15 +113,9 @@ class PredictWorker:
 
     @staticmethod
     def load(model: str | None, bank: list[str], encoder: str | None, cache_dir: str | None) -> Any:
-        from prompt_recovery.pipeline import Pipeline, PipelineSettings, training_free
+        from prompt_recovery.prediction import load_predictor
 
-        if model is None:
-            settings = PipelineSettings(encoder=encoder) if encoder else PipelineSettings()
-            return training_free(bank, settings, cache_dir=cache_dir)
-        pipeline = Pipeline.load(Path(model), cache_dir=cache_dir)
-        if bank:
-            pipeline.bank = pipeline.bank.with_encoded(bank, pipeline.embedder, False)
-        return pipeline
+        return load_predictor(None if model is None else Path(model), bank, encoder, cache_dir)
 
     def predict(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
         if self.members:
@@ -245,15 +184,6 @@ def run_blocks(
     return seconds, peaks
 
 
-def cut(rows: pd.DataFrame, block_rows: int) -> list[pd.DataFrame]:
-    """``rows`` in blocks of ``block_rows`` (the last one shorter): predict's chunks."""
-    return [rows.iloc[start : start + block_rows] for start in range(0, len(rows), block_rows)]
-
-
-def to_json(block: pd.DataFrame) -> str:
-    return json.dumps(block.to_dict("records"), ensure_ascii=True, default=str)
-
-
 def predict_ray(
     data: str | Path,
     out: str | Path,
@@ -271,36 +201,18 @@ def predict_ray(
 ) -> RayResult:
     """``prediction.predict_file`` on a Ray cluster: the same arguments, checks and submission (byte for
     byte), resumable by finished block from ``OUT.ray/``. ``worker``: the actor class (tests subclass it)."""
-    from prompt_recovery.banks import fingerprint as bank_fingerprint
-    from prompt_recovery.banks import read_bank
-    from prompt_recovery.data import INPUT_COLUMNS, read_rows, write_submission
-    from prompt_recovery.guard import check_output_folder, check_outputs
-    from prompt_recovery.pipeline import PipelineSettings
-    from prompt_recovery.prediction import model_fingerprint
-    from prompt_recovery.rowlog import fingerprint
+    from prompt_recovery.guard import check_output_folder
+    from prompt_recovery.prediction import read_inputs, write_result
 
     started = time.monotonic()
-    data, out = check_path(data, "data"), check_path(out, "out")
-    model = None if model is None else check_path(model, "model")
-    if model is None and bank is None:
-        raise DataError("predict needs a model folder (from `train`) or a bank (training-free, e.g. bank='osyuksel').")
-    if style not in ("metric", "readable"):
-        raise DataError(f"style: got {style!r}, expected 'metric' or 'readable'.")
     if not isinstance(block_rows, int) or block_rows < 1:
         raise DataError(f"block_rows: got {block_rows!r}, expected a whole number of rows >= 1.")
+    out = check_path(out, "out")
     folder = out.with_name(out.name + ".ray")
-    bank_file = None if bank is None or not Path(bank).suffix else Path(bank)
-    check_outputs([("-o", out)], inputs=[data, bank_file], models=[model])
-    check_output_folder(folder, [RUN], "-o", inputs=[data, bank_file], models=[model])
-    rows = read_rows(data, require=INPUT_COLUMNS)
-    texts = read_bank(bank) if bank is not None else []
-    meta: dict[str, Any] = {"job": "predict", "block_rows": block_rows, "input": fingerprint(data)}
-    if model is not None:
-        meta["model"] = model_fingerprint(model)
-    else:
-        meta.update(model="training-free", encoder=encoder or PipelineSettings().encoder)
-    if texts:
-        meta["bank"] = bank_fingerprint(texts)
+    job = read_inputs(data, out, model, bank, encoder, style)
+    check_output_folder(folder, [RUN], "-o", inputs=[job.data, job.bank_file], models=[job.model])
+    rows, texts, model = job.rows, job.bank, job.model
+    meta: dict[str, Any] = {**job.meta, "block_rows": block_rows}
     shards = Shards(folder, meta)
     parts = cut(rows, block_rows)
     done = shards.done()
@@ -326,9 +238,8 @@ def predict_ray(
 
             result.worker_seconds, result.workers = run_blocks(ray, todo, worker, kwargs, finished, workers)
     found = shards.gather(len(parts), rows["id"])
-    metric = [found[rid]["rewrite_prompt"] for rid in rows["id"]]
-    plain = [found[rid]["readable_prompt"] for rid in rows["id"]]
-    write_submission(out, rows["id"], plain if style == "readable" else metric, readable=plain)
+    metric = {rid: record["rewrite_prompt"] for rid, record in found.items()}
+    write_result(job, metric, {rid: record["readable_prompt"] for rid, record in found.items()}, "")
     shards.discard()
     result.seconds = time.monotonic() - started
     return result
@@ -370,33 +281,24 @@ def evaluate_file_ray(
     """``evaluation.evaluate_file`` with the predictions made on a Ray cluster: the same checks (before
     any worker starts), then the workers predict every member of each block, and the driver scores,
     summarises and writes the per-row file and the report as the local engine does. Not resumable."""
-    from prompt_recovery.data import read_labelled_files, read_weights
-    from prompt_recovery.embed import load_embedder
-    from prompt_recovery.evaluation import REPORT_COLUMNS, evaluate, member_rows, run_facts, weighted_note
-    from prompt_recovery.fileio import same_file, write_table_atomic
-    from prompt_recovery.guard import check_outputs
+    from prompt_recovery.evaluation import finish_evaluation, open_evaluation
     from prompt_recovery.pipeline import Pipeline
-    from prompt_recovery.report import write_report
 
-    labelled, model = check_path(labelled, "labelled"), check_path(model, "model")
-    local_encoder = encoder if encoder is not None and Path(encoder).exists() else None
-    outputs = [("--per-row", per_row), ("--report", report)]
-    check_outputs(outputs, inputs=[labelled, split_file, weights], models=[model, local_encoder])
-    if per_row is not None and report is not None and same_file(Path(per_row), Path(report)):
-        raise DataError(f"--per-row and --report both name {per_row}. Fix: give them different paths.")
-    rows = read_labelled_files([labelled], [Path(split_file)] if split_file else (), split)
-    row_weights = None if weights is None else read_weights(Path(weights), list(rows["id"]))
+    job = open_evaluation(
+        labelled, model, encoder=encoder, tokenization=tokenization, per_row=per_row, report=report,
+        weights=weights, split_file=split_file, split=split, cache_dir=cache_dir,
+    )  # fmt: skip
     found: dict[str, dict[str, Any]] = {}
     cache = None if cache_dir is None else str(Path(cache_dir).resolve())
     kwargs: dict[str, Any] = {
-        "model": str(model.resolve()),
+        "model": str(job.model.resolve()),
         "bank": [],
         "encoder": None,
         "cache_dir": cache,
         "members": True,
     }
-    todo = {i: to_json(part) for i, part in enumerate(cut(rows, block_rows))}
-    bar = tqdm(total=len(rows), desc="Predicting", unit="row", disable=not show_progress)
+    todo = {i: to_json(part) for i, part in enumerate(cut(job.rows, block_rows))}
+    bar = tqdm(total=len(job.rows), desc="Predicting", unit="row", disable=not show_progress)
     with cluster(address) as ray, bar:
 
         def finished(block: int, records: list[dict[str, Any]], n: int) -> None:
@@ -404,31 +306,9 @@ def evaluate_file_ray(
             bar.update(n)
 
         run_blocks(ray, todo, PredictWorker, kwargs, finished, workers)
-    pipeline = Pipeline.load(model, cache_dir=cache_dir)
-    scorer = pipeline.embedder
-    if encoder is not None:
-        scorer = load_embedder(encoder, tokenization=tokenization, cache_dir=cache_dir)
-    result = evaluate(rows, Gathered(pipeline, found), scorer, row_weights)  # type: ignore[arg-type]
-    result.scored_with = encoder or pipeline.settings.encoder
-    result.notes = weighted_note(weights, row_weights)
-    if per_row is not None:
-        write_table_atomic(result.table, Path(per_row))
-    if report is not None:
-        facts = {
-            "model folder": str(model.resolve()),
-            "members (ensemble order)": " + ".join(pipeline.order),
-            "prediction encoder": f"{pipeline.settings.encoder} (tokenization {pipeline.embedder.tokenizer.mode})",
-            "scoring encoder": f"{result.scored_with} (tokenization {scorer.tokenizer.mode})",
-            "engine": f"ray ({len(todo)} blocks)",
-            **run_facts(labelled, len(rows), split_file, split, weights, row_weights),
-        }
-        extra = [c for c in REPORT_COLUMNS if c in rows.columns]
-        table = pd.concat([result.table, rows[extra]], axis=1)
-        title = f"prompt-recovery evaluation: {labelled.name}"
-        members = member_rows(pipeline)
-        write_report(Path(report), table, result.results, title, facts=facts, members=members, weights=row_weights,
-                     warnings=result.notes)  # fmt: skip
-    return result
+    pipeline = Pipeline.load(job.model, cache_dir=cache_dir)
+    facts = {"engine": f"ray ({len(todo)} blocks)"}
+    return finish_evaluation(job, pipeline, Gathered(pipeline, found), facts)
 
 
 class GenerateWorker:
@@ -474,9 +354,9 @@ def generate_ray(
     """``generate.generate_rewrites`` with the jobs spread over the workers of a Ray cluster: each worker
     calls the server(s) in ``options``; the driver appends every finished block to ``rowlog`` (so a rerun
     resumes as the local engine's does) and collects the refused ids."""
-    from prompt_recovery.generate import Generated, _check_resume
+    from prompt_recovery.generate import Generated, check_resume
 
-    _check_resume(rowlog, jobs)
+    check_resume(rowlog, jobs)
     todo_jobs = [job.__dict__ for job in jobs if job.id not in rowlog.done]
     result = Generated()
     if not todo_jobs:
