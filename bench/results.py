@@ -35,6 +35,7 @@ SUITE: dict[str, tuple[list[str], str]] = {
     "encode": (["bench/encode.py"], "2 min"),
     "calibration": (["bench/calibration.py"], "1 min"),
     "llm": (["bench/llm.py"], "2 min"),
+    "ray_scale": (["bench/ray_scale.py --rows 2000", "bench/ray_scale.py --rows 20000"], "17 min and ~2.5 h"),
 }
 
 

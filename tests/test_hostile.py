@@ -373,6 +373,11 @@ CASES: dict[str, tuple[Case, tuple[str, ...], int]] = {
         ("--out", "originals.txt", "is the input file"),
         2,
     ),
+    "generate with several servers on the local engine": (
+        lambda e: [*e.generate(), "--base-url", f"{e.url},{e.url}"],
+        ("--base-url names 2 servers", "--engine ray", "Fix:"),
+        2,
+    ),
     "generate prompts --out is the bank": (
         lambda e: ["generate", "prompts", "--bank", e.file("bank.csv", SUBMISSION), "--out", str(e.tmp / "bank.csv")],
         ("--out", "bank.csv", "is the input file"),

@@ -34,7 +34,8 @@ def trained(tmp_path_factory) -> tuple[Pipeline, Pipeline]:
 
 
 @pytest.mark.parametrize(
-    "name", ["../../x", "/tmp/abs", "a/b", "a\\b", "..", ".hidden", "bank", "Bank", "manifest", "pipeline", "", "x" * 65]
+    "name",
+    ["../../x", "/tmp/abs", "a/b", "a\\b", "..", ".hidden", "bank", "Bank", "manifest", "pipeline", "", "x" * 65],
 )
 def test_unsafe_or_reserved_member_names_are_refused(name):
     with pytest.raises(ConfigError, match="name"):

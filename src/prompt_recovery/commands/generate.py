@@ -20,6 +20,7 @@ from prompt_recovery.commands._llm import (
     TimeoutOpt,
 )
 from prompt_recovery.engines import Engine
+from prompt_recovery.errors import DataError
 from prompt_recovery.progress import tqdm
 
 generate_app = App(no_args_is_help=False, help="Generate synthetic data with an LLM.")
@@ -44,7 +45,15 @@ def generate(
     prompts_column: Annotated[str, typer.Option(help="Column of --prompts when it is a table.")] = "rewrite_prompt",
     llm: LLMOpt = "embedded",
     model: ModelNameOpt = None,
-    base_url: BaseUrlOpt = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            metavar="URL[,URL...]",
+            help="OpenAI-compatible server(s), e.g. http://127.0.0.1:8080/v1 ($PROMPT_RECOVERY_BASE_URL); with "
+            "--engine ray, several comma-separated servers are shared out among the workers.",
+        ),
+    ] = None,
     template: TemplateOpt = "auto",
     concurrency: ConcurrencyOpt = None,
     timeout: TimeoutOpt = 120.0,
@@ -82,7 +91,11 @@ def generate(
         typer.echo(f"error: missing {', '.join(missing)} (see prompt-recovery generate --help)", err=True)
         raise typer.Exit(2)
     assert originals and prompts and out
+    urls = [u.strip() for u in base_url.split(",") if u.strip()] if base_url else []
     with user_errors():
+        if len(urls) > 1 and engine is not Engine.ray:
+            raise DataError(f"--base-url names {len(urls)} servers; several servers need --engine ray. Fix: give one.")
+        base_url = urls[0] if urls else base_url
         check_outputs([("--out", out)], [originals, prompts], _local(model))
         RowLog.check_suffix(out)
         texts = read_texts(originals, originals_column, "original texts", "--originals-column")
@@ -102,7 +115,7 @@ def generate(
                 if engine is Engine.ray:  # every worker calls the server(s) itself; this process logs the rows
                     from prompt_recovery.engines.ray import generate_ray
 
-                    options = dict(llm=llm, model=model, base_url=base_url, template=template,
+                    options = dict(llm=llm, model=model, base_url=urls or base_url, template=template,
                                    concurrency=concurrency, timeout=timeout)  # fmt: skip
                     on = dict(address=address, workers=workers, progress=bar.update)
                     result = generate_ray(options, jobs, rowlog, config, **on)

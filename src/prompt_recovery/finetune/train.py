@@ -339,23 +339,37 @@ def finetune(
     )
     if not finished:
         return result
+    facts = {"base": base.describe(), "chat": chat, "rows": len(examples), "rows_sha256": rows_fingerprint(rows)}
+    _save_finished(out, model, config, facts, losses, steps_per_epoch, seconds, done, device)
+    return result
+
+
+def _save_finished(
+    out: Path,
+    model: Any,
+    config: FinetuneConfig,
+    facts: dict[str, Any],
+    losses: list[float],
+    steps_per_epoch: int,
+    seconds: float,
+    resumed_from: int,
+    device: str,
+) -> None:
+    """A finished run's files: the adapter (with the umask's modes), the loss curve, then ``finetune.json``
+    (the record a rerun is compared with), and the checkpoint removed."""
     model.save_pretrained(out)
     _honour_umask(out)
     save_loss_curve(out, losses, steps_per_epoch)
     meta = {
         "format_version": META_VERSION,
         "config": config.as_dict(),
-        "base": base.describe(),
-        "chat": chat,
-        "rows": len(examples),
-        "rows_sha256": rows_fingerprint(rows),
-        "steps": len(order),
+        **facts,
+        "steps": len(losses),
         "first_loss": losses[0],
         "last_loss": losses[-1],
         "seconds": round(seconds, 1),
-        "resumed_from": done,
+        "resumed_from": resumed_from,
         "device": device,
     }
     write_text_atomic(out / META_FILE, json.dumps(meta, indent=2))
     shutil.rmtree(out / CHECKPOINT, ignore_errors=True)
-    return result
