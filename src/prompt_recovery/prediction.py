@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -42,7 +42,6 @@ class PredictResult:
     partial: Path
     kept: int  # rows predicted so far (in the partial file when ``left``)
     seconds: float
-    notes: list[str] = field(default_factory=list)
 
 
 def predict_file(

@@ -64,7 +64,6 @@ class RowLog:
         if self.path.exists() and not self.path.is_file():
             raise DataError(f"{self.path}: not a regular file. Fix: choose another output path.")
         self.meta = None if meta is None else json.loads(json.dumps(dict(meta)))  # as it reads back
-        self.adopted = False  # kept for callers: a file without a sidecar is refused now, never adopted
         has_rows = self.path.exists() and self.path.stat().st_size > 0
         self._meta_written = self.meta is None or (has_rows and self._check_meta())
         self.rows: list[dict[str, str]] = self._recover() if self.path.exists() else []

@@ -105,8 +105,6 @@ def generate(
         with llm_from_options(llm, model, base_url, template, concurrency, timeout) as backend:
             meta = {"job": "generate", "llm": backend.identity(), **_settings(config)}
             rowlog = RowLog(out, REWRITE_COLUMNS, meta=meta)
-            if rowlog.adopted:
-                typer.echo(f"note: resuming {out}, which does not record the model and settings it is for", err=True)
             left = sum(job.id not in rowlog.done for job in jobs)
             if left == 0:
                 typer.echo(f"{out} already holds all {n} rows")
