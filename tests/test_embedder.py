@@ -1,6 +1,7 @@
 """Our sentence-t5 stack against sentence-transformers' own, on a tiny random T5 with the real vocabulary."""
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 from prompt_recovery.embed import load_embedder
 from prompt_recovery.errors import EmbedderError
 
+ROOT = Path(__file__).resolve().parents[1]
 TEXTS = [
     "Rewrite this text as a sea shanty.",
     "Make it formal",
@@ -116,3 +118,33 @@ def test_a_damaged_cache_is_a_miss_or_a_clear_error(tiny_t5_dir, tmp_path):
     (garbage / "embeddings-v1.sqlite").write_bytes(b"garbage" * 100)
     with pytest.raises(EmbedderError, match="not a database"):
         EmbeddingCache(garbage)
+
+
+def test_padded_width_rounds_up_and_stays_in_the_window():
+    from prompt_recovery.embed.embedder import canonical_rows, padded_width
+
+    assert [padded_width(n, 256) for n in (1, 5, 33, 64, 65, 128, 129, 250, 256)] == [4, 8, 40, 64, 80, 128, 160, 256, 256]
+    assert padded_width(120, 126) == 126  # never past the window (a multiple of 16 would be 128)
+    assert [canonical_rows(w) for w in (4, 8, 16, 40, 256)] == [64, 32, 16, 8, 8]
+    assert padded_width(300, 256) == 300  # a longer input than the window keeps its length
+
+
+def test_a_vector_depends_on_its_text_alone(minilm):
+    """A text's vector has the same bits encoded alone, among 80 texts of other lengths, in another order,
+    in chunks of another size and at another thread count (canonical shapes in ``encode_ids``). Before
+    them, 67 of these 80 moved by ~1e-7 between the batch and alone (``docs/decisions.md``)."""
+    import pandas as pd
+
+    rows = pd.read_csv(ROOT / "data" / "corpus" / "corpus.csv", dtype=str, keep_default_na=False)
+    texts = list(rows["rewrite_prompt"][:64]) + list(rows["original_text"][:16])
+    alone = np.stack([minilm.encode([t], use_cache=False)[0] for t in texts])
+    threads = torch.get_num_threads()
+    try:
+        for n_threads in (1, 2):
+            torch.set_num_threads(n_threads)
+            for order, size in ((slice(None), 64), (slice(None, None, -1), 7)):
+                got = minilm.encode(texts[order], batch_size=size, use_cache=False)[order]
+                moved = np.flatnonzero((got != alone).any(axis=1))
+                assert not len(moved), (n_threads, size, moved, float(np.abs(got - alone).max()))
+    finally:
+        torch.set_num_threads(threads)

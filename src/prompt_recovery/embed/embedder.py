@@ -33,6 +33,34 @@ from prompt_recovery.errors import EmbedderError
 from prompt_recovery.progress import tqdm
 
 
+# Token rows (rows x width) a forward pass of ``encode_ids`` aims at. Measured on 2 cores (MiniLM, the
+# demo's train and predict, cold cache): 256 matched the old length-sorted batches of 64 end to end;
+# 512 made predicting 32% slower (short calls fill more rows with copies), 64 made bulk prompts 1.4x.
+PASS_TOKENS = 256
+
+
+def padded_width(length: int, limit: int) -> int:
+    """The width a sequence of ``length`` ids is padded to in ``encode_ids``: rounded up to a multiple of
+    4 up to 32 ids, of 8 up to 64, of 16 up to 128, of 32 beyond (about 10% padding for prompts and for
+    texts), and never past ``max(limit, length)``, the model's window.
+
+    >>> padded_width(13, 256), padded_width(70, 256), padded_width(250, 256)
+    (16, 80, 256)
+    """
+    step = 4 if length <= 32 else 8 if length <= 64 else 16 if length <= 128 else 32
+    return min(-(-length // step) * step, max(limit, length))
+
+
+def canonical_rows(width: int) -> int:
+    """The rows of every forward pass of width ``width`` in ``encode_ids``: about ``PASS_TOKENS`` tokens,
+    between 8 and 64 rows. A function of the width alone, so a text's pass shape is fixed by its length.
+
+    >>> canonical_rows(8), canonical_rows(16), canonical_rows(80)
+    (32, 16, 8)
+    """
+    return max(8, min(64, PASS_TOKENS // width))
+
+
 class Embedder:
     """Sentence encoder with one fixed tokenization, pooling, dense layer and normalisation.
 
@@ -111,9 +139,10 @@ class Embedder:
         return self._head(hidden, attention_mask)
 
     # -- batch encoding ----------------------------------------------------------------------------
-    def pad(self, batch: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Right-pad id lists -> (input_ids [B, L], attention_mask [B, L]) as int64 tensors."""
-        width = max(len(ids) for ids in batch)
+    def pad(self, batch: Sequence[Sequence[int]], width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-pad id lists to ``width`` (default: the longest) -> (input_ids [B, L], attention_mask
+        [B, L]) as int64 tensors."""
+        width = max(len(ids) for ids in batch) if width is None else width
         ids = torch.full((len(batch), width), self.tokenizer.pad_id, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
         for row, seq in enumerate(batch):
@@ -122,17 +151,34 @@ class Embedder:
         return ids, mask
 
     @torch.inference_mode()
-    def encode_ids(self, batch: Sequence[Sequence[int]], batch_size: int | None = None) -> np.ndarray:
-        """Model-input id lists (as ``tokenizer.encode`` gives) -> float32 [N, D]. Sorted by length
-        before batching so padding is minimal; the original order is restored."""
-        size = batch_size or self.batch_size
-        order = np.argsort([-len(x) for x in batch], kind="stable")
-        out: list[np.ndarray] = []
-        for start in range(0, len(order), size):
-            ids, mask = self.pad([batch[i] for i in order[start : start + size]])
-            out.append(self.forward_ids(ids, mask).float().numpy())
-        result = np.empty((len(batch), out[0].shape[1]), dtype=np.float32)
-        result[order] = np.concatenate(out)
+    def encode_ids(self, batch: Sequence[Sequence[int]]) -> np.ndarray:
+        """Model-input id lists (as ``tokenizer.encode`` gives) -> float32 [N, D], in their order.
+
+        Canonical shapes: a text's vector depends on its ids alone, never on the other texts of the
+        call, the embedding cache, the caller's chunking or the thread count. Matrix kernels round
+        differently for different shapes (a text encoded beside a longer one, or in a batch of another
+        row count, moves by ~1e-7; ``docs/decisions.md``), which can flip a near tie downstream. So
+        every forward pass of width ``padded_width(len(ids))`` has exactly ``canonical_rows(width)`` rows
+        (a short group is filled with copies of its first row); at a fixed shape a row's output
+        is bit-identical wherever it sits and whatever the other rows hold (checked at 1 and 2 threads,
+        ``tests/test_embedder.py``). Texts of one width share passes, in the order given.
+        """
+        groups: dict[int, list[int]] = {}
+        for i, ids in enumerate(batch):
+            groups.setdefault(padded_width(len(ids), self.tokenizer.max_length), []).append(i)
+        result: np.ndarray | None = None
+        for width, members in sorted(groups.items()):
+            size = canonical_rows(width)
+            for start in range(0, len(members), size):
+                rows = members[start : start + size]
+                filled = [batch[i] for i in rows] + [batch[rows[0]]] * (size - len(rows))
+                ids, mask = self.pad(filled, width)
+                vecs = self.forward_ids(ids, mask).float().numpy()
+                if result is None:
+                    result = np.empty((len(batch), vecs.shape[1]), dtype=np.float32)
+                result[rows] = vecs[: len(rows)]
+        if result is None:
+            raise EmbedderError("encode_ids() got no texts")
         return result
 
     def encode(
@@ -142,7 +188,9 @@ class Embedder:
         show_progress: bool = False,
         use_cache: bool = True,
     ) -> np.ndarray:
-        """Texts -> float32 array [N, D] (unit rows when the model normalises). Uses the cache if set."""
+        """Texts -> float32 array [N, D] (unit rows when the model normalises). Uses the cache if set.
+        ``batch_size`` texts are encoded (and cached) per step; the vectors do not depend on it, nor on
+        what the cache holds (``encode_ids``' canonical shapes)."""
         texts = check_strings(texts, "encode: texts")  # a bare string would be encoded letter by letter
         if not texts:
             raise EmbedderError("encode() got no texts")
@@ -157,7 +205,7 @@ class Embedder:
             for start in range(0, len(todo), size):
                 chunk = todo[start : start + size]
                 ids = self.tokenizer.encode([texts[i] for i in chunk])
-                vecs = self.encode_ids(ids, batch_size=size)
+                vecs = self.encode_ids(ids)
                 self._dim = int(vecs.shape[1])
                 if cache is not None:
                     cache.put(self.identity, [texts[i] for i in chunk], vecs)

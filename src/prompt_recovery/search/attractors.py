@@ -34,7 +34,6 @@ def rank_attractors(
     repeats: int = 3,
     vocab: VocabFilter | None = None,
     top: int = 20,
-    batch_size: int = 256,
     show_progress: bool = False,
 ) -> list[Attractor]:
     """The ``top`` tokens by gain, best first. Every allowed token is scored exactly (one forward per
@@ -48,7 +47,7 @@ def rank_attractors(
         list(zip(base_ids, base_scores, strict=True)), desc="Attractors", disable=not show_progress
     ):
         texts = [tok.decode(ids + [int(t)] * repeats) for t in allowed]
-        vecs = embedder.encode_ids(tok.encode(texts), batch_size=batch_size)
+        vecs = embedder.encode_ids(tok.encode(texts))
         gains += objective.score(vecs) - base_score
     gains /= len(bases)
     order = np.argsort(-gains)[:top]

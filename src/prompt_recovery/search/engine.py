@@ -47,7 +47,6 @@ class SearchConfig:
     max_model_tokens: int | None = None  # default: the tokenizer's cap (128 for sentence-t5 tf)
     time_budget: float | None = None  # seconds
     patience: int = 3  # stop after this many steps without a new best
-    batch_size: int = 256
     max_positions: int | None = 4  # insert/replace positions a guided proposal tries per step (None: all)
     seed: int = 0
     vocab: VocabFilter = field(default_factory=VocabFilter)
@@ -88,8 +87,8 @@ class SearchResult:
 class _Scorer:
     """Exact objective of strings, memoised for the length of one search."""
 
-    def __init__(self, embedder: Embedder, objective: MeanSCS, batch_size: int, max_content: int) -> None:
-        self.embedder, self.objective, self.batch_size = embedder, objective, batch_size
+    def __init__(self, embedder: Embedder, objective: MeanSCS, max_content: int) -> None:
+        self.embedder, self.objective = embedder, objective
         self.max_content = max_content
         self.seen: dict[str, float] = {}
         self.evaluated = 0
@@ -104,7 +103,7 @@ class _Scorer:
             if budget.expired():
                 return None
             chunk = todo[start : start + 4096]
-            vecs, ok = encode_strings(self.embedder, chunk, self.max_content, self.batch_size)
+            vecs, ok = encode_strings(self.embedder, chunk, self.max_content)
             values = np.full(len(chunk), -np.inf)
             if ok.any():
                 values[ok] = self.objective.score(vecs)
@@ -118,7 +117,7 @@ def search(embedder: Embedder, objective: MeanSCS, config: SearchConfig | None =
     cfg = config or SearchConfig()
     tok = embedder.tokenizer
     started = time.monotonic()
-    scorer = _Scorer(embedder, objective, cfg.batch_size, max_content(embedder, cfg.max_model_tokens))
+    scorer = _Scorer(embedder, objective, max_content(embedder, cfg.max_model_tokens))
     ctx = SearchContext(
         embedder, objective, token_space(embedder, cfg.vocab), cfg.max_positions, np.random.default_rng(cfg.seed)
     )

@@ -25,7 +25,7 @@ from prompt_recovery.embed import Embedder
 
 
 def encode_strings(
-    embedder: Embedder, texts: list[str], max_content: int, batch_size: int | None = None
+    embedder: Embedder, texts: list[str], max_content: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors [K, D] of the ``texts`` that fit (non-empty, at most ``max_content`` tokens once
     re-tokenized), and the mask [N] of which did (``K = mask.sum()``)."""
@@ -35,9 +35,7 @@ def encode_strings(
     if not ok.any():
         return np.zeros((0, 0), dtype=np.float32), ok
     wrapped = [tok.wrap(plain[i]) for i in np.flatnonzero(ok)]
-    if batch_size is None:
-        return embedder.encode_ids(wrapped), ok
-    return embedder.encode_ids(wrapped, batch_size=batch_size), ok
+    return embedder.encode_ids(wrapped), ok
 
 
 def max_content(embedder: Embedder, max_model_tokens: int | None = None) -> int:
