@@ -367,3 +367,18 @@ def test_chooser_stage_trains_saves_loads_and_never_writes_profanity(tmp_path, m
 def test_reserved_member_names_are_refused():
     with pytest.raises(PromptRecoveryError, match="reserved"):
         PipelineConfig.from_doc({"member": [{"kind": "retrieval", "name": "readable"}]})
+
+
+def test_predictions_do_not_depend_on_what_the_cache_holds(pipeline, tmp_path):
+    """Two workers sharing a cache, or a cache filled by another job, must not change a row's vectors or
+    prediction: a text encoded first beside other texts is cached with the same bits as alone."""
+    pipeline.save(tmp_path / "m")
+    rows = labelled()
+    texts = [*rows["original_text"], *rows["rewritten_text"]]
+    warm = Pipeline.load(tmp_path / "m", cache_dir=str(tmp_path / "warm"))
+    for i, text in enumerate(texts):  # each text first encoded beside a long one, in a chunk of its own
+        warm.embedder.encode([text, " ".join(texts[i - 1 :: -1])[:3000]], batch_size=2)
+    cold = Pipeline.load(tmp_path / "m", cache_dir=str(tmp_path / "cold"))
+    a, b = Features.of(rows, cold.embedder), Features.of(rows, warm.embedder)
+    assert a.original.tobytes() == b.original.tobytes() and a.rewritten.tobytes() == b.rewritten.tobytes()
+    assert cold.predict(rows) == warm.predict(rows)
